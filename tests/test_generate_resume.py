@@ -9,25 +9,10 @@ import json, os, signal, subprocess, sys, time
 from collections import Counter
 from pathlib import Path
 import pytest
+from helpers import wide_init_model
 
 N_PROBLEMS, N_SAMPLES = 16, 2
 ARGS = ["--backend", "transformers", "--n", str(N_SAMPLES), "--max_new_tokens", "32", "--batch_size", "2", "--quiet"]
-
-
-def wide_init_model(folder:Path, shape:str="tiny-l", std:float=0.6, seed:int=2) -> Path:
-    "A tiny model with a wide weight init: varied greedy text with clear logit margins."
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
-    from micota.tiny import build_tiny_model
-    base = build_tiny_model(shape)
-    cfg = AutoConfig.from_pretrained(base); cfg.initializer_range = std
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = AutoModelForCausalLM.from_config(cfg)
-    model.generation_config = GenerationConfig.from_pretrained(base)
-    model.save_pretrained(folder, safe_serialization=True)
-    AutoTokenizer.from_pretrained(base).save_pretrained(folder)
-    return folder
 
 
 def problems(n:int) -> list:

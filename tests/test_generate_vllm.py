@@ -10,6 +10,7 @@ One vLLM engine start (~30-70 s) for the whole file.
 import json, os, subprocess, sys, textwrap
 from pathlib import Path
 import pytest
+from helpers import wide_init_model
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PY = ROOT/".venv-vllm"/"bin"/"python"
@@ -34,22 +35,6 @@ VLLM_SCRIPT = textwrap.dedent('''
         recs = generate(a["problems"], a["model"], a["out"], backend="vllm", **a["settings"])
         print("VLLM_RECORDS", len(recs))
 ''')
-
-
-def wide_init_model(folder:Path, shape:str="tiny-l", std:float=0.6, seed:int=2) -> Path:
-    "A tiny model with a wide weight init: varied greedy text with clear logit margins."
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
-    from micota.tiny import build_tiny_model
-    base = build_tiny_model(shape)
-    cfg = AutoConfig.from_pretrained(base); cfg.initializer_range = std
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = AutoModelForCausalLM.from_config(cfg)
-    model.generation_config = GenerationConfig.from_pretrained(base)
-    model.save_pretrained(folder, safe_serialization=True)
-    AutoTokenizer.from_pretrained(base).save_pretrained(folder)
-    return folder
 
 
 def greedy_margins(model_dir:Path, recs:list) -> list:
