@@ -11,9 +11,10 @@ from importlib import metadata
 
 # %% auto #0
 __all__ = ['MODELS', 'PRESETS', 'default_threads', 'set_threads', 'micota_home', 'RecordError', 'iter_jsonl', 'read_jsonl',
-           'jsonl_files', 'read_records', 'write_jsonl', 'write_json', 'ModelSpec', 'register_model', 'model_spec',
-           'looks_like_hub_id', 'resolve_model', 'Preset', 'check_sizes', 'coerce_field', 'load_preset',
-           'package_versions', 'RunDir']
+           'jsonl_files', 'read_records', 'write_jsonl', 'write_json', 'opt', 'field_docs', 'coerce_field',
+           'check_field', 'make_config', 'check_config', 'config_options', 'cli_parser', 'inspect_params', 'call_cli',
+           'ModelSpec', 'register_model', 'model_spec', 'looks_like_hub_id', 'resolve_model', 'Preset', 'check_sizes',
+           'load_preset', 'package_versions', 'RunDir']
 
 # %% ../nbs/00_core.ipynb #f4da727a
 def default_threads() -> int:
@@ -100,6 +101,169 @@ def write_json(path, obj, # where, and a JSON-able object
     with os.fdopen(fd, "w", encoding="utf-8") as f: json.dump(obj, f, indent=2, ensure_ascii=False, default=str)
     os.replace(tmp, path)
     return path
+
+# %% ../nbs/00_core.ipynb #63a37246
+def opt(default, # the field's default: the one place it is written
+        *, choices:tuple|None=None, # the closed set of allowed values
+        ge=None, gt=None, le=None, lt=None, # numeric bounds (>=, >, <=, <)
+        help:str="", # help text, where no comment follows the field
+       ) -> dataclasses.Field:
+    "A dataclass field that keeps its allowed values beside its default."
+    meta = {k: v for k, v in dict(choices=choices, ge=ge, gt=gt, le=le, lt=lt, help=help).items() if v not in (None, "")}
+    if isinstance(default, (list, dict, set)): return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+# %% ../nbs/00_core.ipynb #c28cae84
+_FIELD_COMMENT = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+?)\s*$")
+
+def field_docs(cls # a dataclass
+              ) -> dict:
+    "Field name -> help: the field's `help` metadata, else the comment after it in the class's source."
+    import inspect
+    docs = {}
+    for k in reversed(cls.__mro__[:-1]):
+        try: src = inspect.getsource(k)
+        except (OSError, TypeError): continue
+        for line in src.splitlines():
+            m = _FIELD_COMMENT.match(line)
+            if m: docs[m.group(1)] = m.group(2)
+    for f in fields(cls):
+        if f.metadata.get("help"): docs[f.name] = f.metadata["help"]
+    return {f.name: docs.get(f.name, "") for f in fields(cls)}
+
+# %% ../nbs/00_core.ipynb #f0d00d9d
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+def _type_name(fld) -> str:
+    t = fld.type if isinstance(fld.type, str) else getattr(fld.type, "__name__", str(fld.type))
+    return t.replace(" ", "")
+
+def coerce_field(fld, # a dataclass field
+                 value, # a value from YAML, the command line or Python
+                 where:str="setting", # how the error names it (`option --x`, `recipe.yaml: sft.lr`)
+                ):
+    "`value` as the field's declared type, or a `ValueError` naming `where`, the value and what is allowed."
+    typ = _type_name(fld); optional = typ.endswith("|None") or typ.startswith("None|")
+    base = typ.replace("|None", "").replace("None|", "")
+    if optional and (value is None or str(value).lower() in ("none", "null", "")): return None
+    bad = lambda what: ValueError(f"{where}: takes {what}, got {value!r}")
+    if base == "bool":
+        if isinstance(value, bool): return value
+        if str(value).lower() in _TRUE: return True
+        if str(value).lower() in _FALSE: return False
+        raise bad("a bool (true/false, yes/no, on/off, 1/0)")
+    if base == "int":
+        if isinstance(value, bool): raise bad("a int")
+        if isinstance(value, int): return value
+        if isinstance(value, float) and value.is_integer(): return int(value)
+        try: return int(str(value).strip())
+        except ValueError: raise bad("a int") from None
+    if base == "float":
+        if isinstance(value, bool): raise bad("a float")
+        try: return float(value)
+        except (TypeError, ValueError): raise bad("a float") from None
+    if base == "tuple":
+        if isinstance(value, (list, tuple)): return tuple(value)
+        return tuple(x.strip() for x in str(value).split(",") if x.strip())
+    if base == "str":
+        if isinstance(value, (dict, list)): raise bad("a str")
+        return str(value)
+    return value
+
+def check_field(fld, value, where:str="setting"):
+    "Refuse a value outside the field's `choices` or bounds, with one line naming `where`, the value and the rule."
+    m = fld.metadata
+    if value is None: return value
+    if "choices" in m:
+        vals = value if isinstance(value, tuple) else (value,)
+        badv = [v for v in vals if v not in m["choices"]]
+        if badv: raise ValueError(f"{where}: {badv[0]!r} is not allowed; choose from {', '.join(map(str, m['choices']))}")
+    for k, op, txt in (("ge", lambda a, b: a >= b, ">="), ("gt", lambda a, b: a > b, ">"),
+                       ("le", lambda a, b: a <= b, "<="), ("lt", lambda a, b: a < b, "<")):
+        if k in m and isinstance(value, (int, float)) and not op(value, m[k]):
+            raise ValueError(f"{where}: {value!r} is not allowed (must be {txt} {m[k]})")
+    return value
+
+# %% ../nbs/00_core.ipynb #221624cd
+def make_config(cls, # a settings dataclass
+                values:dict|None=None, # overrides, by field name (unknown names are refused)
+                where:str="", # prefix for error messages (`option --`, `recipe.yaml: sft.`)
+                base=None, # an instance to start from (default: the dataclass's defaults)
+               ):
+    "A checked instance of `cls`: `base` (or the defaults) with `values` coerced and checked field by field."
+    values = dict(values or {})
+    known = {f.name: f for f in fields(cls)}
+    unknown = [k for k in values if k not in known]
+    if unknown: raise ValueError(f"{where}{unknown[0]}: unknown setting; valid: {', '.join(known)}")
+    base = base if base is not None else cls()
+    new = {k: check_field(known[k], coerce_field(known[k], v, f"{where}{k}"), f"{where}{k}") for k, v in values.items()}
+    return dataclasses.replace(base, **new)
+
+def check_config(cfg, # a settings dataclass instance
+                 where:str="", # prefix for error messages
+                ):
+    "Check every field of an instance made in code (types and allowed values); returns it."
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        check_field(f, coerce_field(f, v, f"{where}{f.name}"), f"{where}{f.name}")
+    return cfg
+
+# %% ../nbs/00_core.ipynb #30a91136
+def config_options(cls, # the stage's settings dataclass
+                   exclude:tuple=(), # fields not offered as options
+                  ):
+    "Decorator for a stage CLI: every field of `cls` becomes an option; the function gets them as `cfg`, a checked `cls`."
+    def deco(f):
+        f.__micota_config__ = (cls, tuple(exclude))
+        return f
+    return deco
+
+def cli_parser(func, # a CLI function, maybe `config_options`-decorated
+               prog:str|None=None, # program name in the usage line
+              ):
+    "An argparse parser: `func`'s own parameters (fastcore `anno_parser`) plus its settings dataclass's fields."
+    import argparse
+    from fastcore.script import anno_parser
+    func = getattr(func, "__wrapped__", func)
+    p = anno_parser(func, prog=prog)
+    conf = getattr(func, "__micota_config__", None)
+    if conf is None: return p
+    for a in list(p._actions):
+        if a.dest == "cfg":
+            p._remove_action(a)
+            for g in p._action_groups:
+                if a in g._group_actions: g._group_actions.remove(a)
+    cls, exclude = conf
+    docs, own = field_docs(cls), set(inspect_params(func))
+    g = p.add_argument_group(f"settings ({cls.__name__})")
+    for f in fields(cls):
+        if f.name in exclude or f.name in own: continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        extra = [f"default: {shown}"]
+        if "choices" in f.metadata: extra.append("one of " + ", ".join(map(str, f.metadata["choices"])))
+        for k, t in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if k in f.metadata: extra.append(f"{t} {f.metadata[k]}")
+        kw = dict(nargs="?", const="true") if _type_name(f) == "bool" else {}
+        g.add_argument(f"--{f.name}", dest=f"cfg.{f.name}", default=argparse.SUPPRESS, metavar=_type_name(f).upper(),
+                       help=f"{docs.get(f.name, '')} ({'; '.join(extra)})".replace("%", "%%"), **kw)
+    return p
+
+def inspect_params(func) -> list[str]:
+    "The parameter names of `func`."
+    import inspect
+    return list(inspect.signature(getattr(func, "__wrapped__", func)).parameters)
+
+def call_cli(func, # a CLI function
+             args:dict, # parsed arguments (`vars(cli_parser(func).parse_args(argv))`)
+            ):
+    "Call a CLI function with parsed arguments; settings options become its checked `cfg`."
+    func = getattr(func, "__wrapped__", func)
+    args = {k: v for k, v in args.items() if k not in ("pdb", "xtra")}
+    conf = getattr(func, "__micota_config__", None)
+    if conf is None: return func(**args)
+    given = {k[4:]: args.pop(k) for k in list(args) if k.startswith("cfg.")}
+    return func(**args, cfg=make_config(conf[0], given, "option --"))
 
 # %% ../nbs/00_core.ipynb #ac528d27
 @dataclass(frozen=True)
@@ -222,21 +386,6 @@ def check_sizes(teacher:str, ta:str, student:str, # model names as given
         raise ValueError(f"the teacher ({teacher}, {p['teacher']}B) must be larger than the TA ({ta}, {p['ta']}B)"
                          + ("" if teacher_traces else "; or give teacher_traces, a data set of a teacher's traces"))
 
-def coerce_field(fld, # a dataclass field
-                 value, # a value from YAML or the command line
-                 what:str="setting", # how the error names the field's kind ("preset field", "SFT setting")
-                ):
-    "`value` as the field's declared type (bool, int, float, tuple, str), or a `ValueError` naming the field."
-    typ = fld.type if isinstance(fld.type, str) else getattr(fld.type, "__name__", str(fld.type))
-    try:
-        if typ == "bool": return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-        if typ == "int": return int(value)
-        if typ == "float": return float(value)
-        if typ == "tuple": return tuple(value) if isinstance(value, (list, tuple)) else tuple(x for x in str(value).split(",") if x)
-        if typ == "str": return str(value)
-        return value
-    except (TypeError, ValueError): raise ValueError(f"{what} {fld.name!r} takes a {typ}, got {value!r}") from None
-
 def load_preset(name:str="tiny", # a preset name, or a recipe YAML (which may name its base with `preset:`)
                 **overrides, # field overrides, e.g. `student="1.5B"`
                ) -> Preset:
@@ -255,7 +404,7 @@ def load_preset(name:str="tiny", # a preset name, or a recipe YAML (which may na
     known = {f.name: f for f in fields(Preset)}
     unknown = sorted(set(values) - set(known))
     if unknown: raise ValueError(f"unknown preset field(s) {', '.join(unknown)}; valid fields: {', '.join(known)}")
-    p = Preset(**{k: coerce_field(known[k], v, "preset field") for k, v in values.items()})
+    p = Preset(**{k: coerce_field(known[k], v, f"preset field {k}") for k, v in values.items()})
     for role in ("teacher", "ta", "student"):
         m = getattr(p, role)
         if role == "teacher" and p.teacher_traces: continue
