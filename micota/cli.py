@@ -5,8 +5,8 @@
 # %% ../nbs/12_cli.ipynb #2a6f0ccd
 from __future__ import annotations
 import importlib, os, sys
-from fastcore.script import anno_parser, call_parse
-from .core import MODELS, PRESETS, _ensure_local_registry
+from fastcore.script import call_parse
+from .core import MODELS, PRESETS, _ensure_local_registry, cli_parser, call_cli
 
 # %% auto #0
 __all__ = ['COMMANDS', 'UsageError', 'NotBuiltYet', 'load_command', 'run_command', 'usage', 'main', 'models_cli']
@@ -50,13 +50,10 @@ def _underscored(arg:str) -> str:
 def run_command(name:str, # subcommand
                 argv:list, # its arguments
                ):
-    "Parse `argv` with the subcommand's own parser and call it."
+    "Parse `argv` with the subcommand's parser (its arguments and its settings' fields) and call it."
     f = load_command(name)
-    func = getattr(f, "__wrapped__", f)
-    p = anno_parser(func, prog=f"micota {name}")
-    argv = [_underscored(a) for a in argv]
-    args = vars(p.parse_args(argv)); args.pop("pdb", None); args.pop("xtra", None)
-    return func(**args)
+    p = cli_parser(f, prog=f"micota {name}")  # the function's own arguments, plus its settings dataclass's fields
+    return call_cli(f, vars(p.parse_args([_underscored(a) for a in argv])))
 
 def usage() -> str:
     "The top-level help text."
