@@ -10,11 +10,11 @@ from pathlib import Path
 from importlib import metadata
 
 # %% auto #0
-__all__ = ['MODELS', 'PRESETS', 'default_threads', 'set_threads', 'micota_home', 'RecordError', 'iter_jsonl', 'read_jsonl',
-           'jsonl_files', 'read_records', 'write_jsonl', 'write_json', 'opt', 'field_docs', 'coerce_field',
-           'check_field', 'make_config', 'check_config', 'config_options', 'cli_parser', 'inspect_params', 'call_cli',
-           'ModelSpec', 'register_model', 'model_spec', 'looks_like_hub_id', 'resolve_model', 'Preset', 'check_sizes',
-           'load_preset', 'package_versions', 'RunDir']
+__all__ = ['PAPER_PROMPT', 'MODELS', 'PRESETS', 'default_threads', 'set_threads', 'micota_home', 'RecordError', 'iter_jsonl',
+           'read_jsonl', 'jsonl_files', 'read_records', 'write_jsonl', 'write_json', 'opt', 'field_docs',
+           'coerce_field', 'check_field', 'make_config', 'check_config', 'config_options', 'cli_parser',
+           'inspect_params', 'call_cli', 'ModelSpec', 'register_model', 'model_spec', 'looks_like_hub_id',
+           'resolve_model', 'Preset', 'check_sizes', 'load_preset', 'package_versions', 'RunDir']
 
 # %% ../nbs/00_core.ipynb #f4da727a
 def default_threads() -> int:
@@ -101,6 +101,9 @@ def write_json(path, obj, # where, and a JSON-able object
     with os.fdopen(fd, "w", encoding="utf-8") as f: json.dump(obj, f, indent=2, ensure_ascii=False, default=str)
     os.replace(tmp, path)
     return path
+
+# %% ../nbs/00_core.ipynb #6b2ccd28
+PAPER_PROMPT = "{problem}\nPlease reason step by step, and put your final answer within \\boxed{}."
 
 # %% ../nbs/00_core.ipynb #63a37246
 def opt(default, # the field's default: the one place it is written
