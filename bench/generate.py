@@ -23,7 +23,7 @@ VLLM_PART = textwrap.dedent('''
     if __name__ == "__main__":
         a = json.loads(sys.argv[1])
         from micota.generate import VLLMBackend, make_config, _Row
-        from micota.core import resolve_model
+        from micota.models import resolve_model
         cfg = make_config(backend="vllm", dtype="float32", vllm_kwargs=dict(enforce_eager=True, max_num_seqs=a["batch"]))
         t0 = time.time()
         be = VLLMBackend(resolve_model(a["model"]), cfg, max_model_len=a["max_len"])
@@ -81,7 +81,8 @@ def main():
                     help="torch threads (default: $MICOTA_THREADS, else 1: on a shared 2-core machine 2 threads run 20x slower)")
     a = ap.parse_args()
     os.environ["MICOTA_THREADS"] = str(a.threads)
-    from micota.core import set_threads, resolve_model
+    from micota.core import set_threads
+    from micota.models import resolve_model
     threads = set_threads(a.threads)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer

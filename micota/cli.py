@@ -6,7 +6,7 @@
 from __future__ import annotations
 import importlib, os, sys
 from fastcore.script import call_parse
-from .core import MODELS, PRESETS, _ensure_local_registry, cli_parser, call_cli
+from .core import cli_parser, call_cli
 
 # %% auto #0
 __all__ = ['COMMANDS', 'UsageError', 'NotBuiltYet', 'load_command', 'run_command', 'usage', 'main', 'models_cli']
@@ -21,7 +21,7 @@ COMMANDS = {  # name -> (module, function, summary)
     "merge": ("micota.merge", "merge_cli", "merge a fine-tuned TA into its base (DARE-TIES, TIES, linear), weight sweeps"),
     "eval": ("micota.evaluate", "eval_cli", "evaluate models on the five benchmarks; results.csv and .md"),
     "align": ("micota.analysis", "align_cli", "alignment analysis: the student's NLL on each data set"),
-    "toy": ("micota.toy", "toy_cli", "the toy world: build, or evaluate, its small trained models"),
+    "toy": ("micota.toymodels", "toy_cli", "the toy world: build, or evaluate, its small trained models"),
     "run": ("micota.pipeline", "run_cli", "run every MiCoTA stage, or some, from a preset or recipe"),
     "models": ("micota.cli", "models_cli", "list the model registry and presets"),
 }
@@ -78,7 +78,8 @@ def main():
 @call_parse
 def models_cli():
     "List the model registry (name, source, size) and the presets."
-    _ensure_local_registry()
+    from micota.models import MODELS
+    from micota.presets import PRESETS
     for m in sorted(MODELS.values(), key=lambda m: (m.role, m.params_b)):
         print(f"{m.name:16s} {m.params_b:>10.4g}B  {m.role:9s} {m.source}  {m.note}")
     print("\npresets:", ", ".join(PRESETS))

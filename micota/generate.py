@@ -9,7 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .core import RecordError, read_jsonl, jsonl_files, read_records, write_json, resolve_model, set_threads, RunDir
+from .core import RecordError, read_jsonl, jsonl_files, read_records, write_json, set_threads, RunDir
+from .models import resolve_model
 from .data import load_problems
 
 # %% auto #0

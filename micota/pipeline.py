@@ -4,15 +4,15 @@
 
 # %% ../nbs/11_pipeline.ipynb #de9671f2
 from __future__ import annotations
-import json, time
+import dataclasses, json, time
 from pathlib import Path
-from fastcore.script import call_parse, Param
-from .core import RunDir, load_preset, Preset, read_jsonl, write_jsonl, write_json, set_threads
-from .generate import PAPER_PROMPT
+from fastcore.script import call_parse, Param, bool_arg
+from .core import RunDir, read_jsonl, write_jsonl, write_json, set_threads, PAPER_PROMPT
+from .presets import load_preset, Preset
 
 # %% auto #0
 __all__ = ['EVAL_PROMPTS', 'STAGES', 'eval_prompt', 'keep_for_sft', 'train_problems', 'eval_problems', 'stage_teacher',
-           'stage_ta_sft', 'stage_baseline_sft', 'eval_models', 'stage_eval', 'run_pipeline', 'run_cli']
+           'stage_ta_sft', 'stage_baseline_sft', 'eval_models', 'stage_eval', 'plan', 'run_pipeline', 'run_cli']
 
 # %% ../nbs/11_pipeline.ipynb #950ab946
 EVAL_PROMPTS = {
@@ -38,8 +38,9 @@ def keep_for_sft(graded:list, # graded generation records
     return [r for r in graded if r.get("correct") and r.get("finish_reason") == "stop" and r.get("completion_tokens", 0) <= max_tokens]
 
 # %% ../nbs/11_pipeline.ipynb #d2247c79
-def _gen_kw(p:Preset, **kw) -> dict:
-    return dict(backend=p.backend, temperature=p.temperature, max_new_tokens=p.max_new_tokens, seed=p.seed, **kw)
+def _gen_cfg(p:Preset, **kw):
+    "The preset's generation settings with a stage's own changes (prompt mode, template, samples)."
+    return dataclasses.replace(p.generate, **kw)
 
 def train_problems(p:Preset) -> list[dict]:
     "The preset's training problems."
@@ -62,7 +63,7 @@ def stage_teacher(run:RunDir, p:Preset):
     out = run/"teacher"
     if p.teacher_traces: raise NotImplementedError("teacher traces from a data set come with the curation stage; leave teacher_traces empty")
     probs = _fill(PAPER_PROMPT, train_problems(p))
-    recs = generate(probs, p.teacher, out/"generations", **_gen_kw(p, prompt=p.teacher_prompt, template="{problem}"))
+    recs = generate(probs, p.teacher, out/"generations", _gen_cfg(p, prompt=p.teacher_prompt, template="{problem}"))
     graded = grade_records(recs)
     write_jsonl(out/"graded.jsonl", graded)
     text = {str(q["id"]): q["problem"] for q in probs}  # the prompt text: the user message when the SFT stage renders it
@@ -74,10 +75,10 @@ def stage_teacher(run:RunDir, p:Preset):
     if not kept: raise ValueError(f"{out/'curated.jsonl'}: the teacher got no training problem right: nothing to train on")
 
 def _sft(run:RunDir, p:Preset, stage:str, model:str, data:Path):
-    from micota.sft import train_sft, sft_config_from_preset
+    from micota.sft import train_sft
     final = run/stage/"final"
     if (final/"config.json").exists(): return final
-    return train_sft(model, data, run/stage, sft_config_from_preset(p))
+    return train_sft(model, data, run/stage, p.sft)
 
 def stage_ta_sft(run:RunDir, p:Preset):
     "The TA fine-tuned on the teacher's curated long CoT."
@@ -106,7 +107,7 @@ def stage_eval(run:RunDir, p:Preset):
             if f.exists(): graded = read_jsonl(f)
             else:
                 probs = _fill(eval_prompt(bench), eval_problems(p, bench))
-                recs = generate(probs, model, run/"eval"/name/f"{bench}.generations", **_gen_kw(p, prompt="chat", template="{problem}", n=p.eval_samples))
+                recs = generate(probs, model, run/"eval"/name/f"{bench}.generations", _gen_cfg(p, prompt="chat", template="{problem}", n=p.eval_samples))
                 graded = grade_records(recs); write_jsonl(f, graded)
             graded_all += graded
         s = summarize(graded_all)
@@ -132,16 +133,37 @@ def _write_results(folder:Path, rows:list):
 STAGES = {"teacher": stage_teacher, "ta_sft": stage_ta_sft, "baseline_sft": stage_baseline_sft, "eval": stage_eval}
 
 # %% ../nbs/11_pipeline.ipynb #1a90d746
+def plan(p:Preset, # a resolved preset
+         stages:list|None=None, # the stages to run (default: all)
+         out=None, # the run folder
+        ) -> str:
+    "The plan of a run as text: models, data, stages, and each settings section (only what differs from its dataclass)."
+    from micota.presets import SECTIONS
+    lines = [f"run folder: {out or Path('runs')/p.name}", f"teacher {p.teacher} -> TA {p.ta} -> student {p.student}",
+             f"train problems: {p.train_problems} (n_train {p.n_train or 'all'})" + (f"; teacher traces: {p.teacher_traces}" if p.teacher_traces else ""),
+             f"benchmarks: {', '.join(p.benchmarks)} (limit {p.eval_limit or 'all'}, {p.eval_samples} sample(s))",
+             f"teacher prompt: {p.teacher_prompt}: {PAPER_PROMPT!r}; curation cap {p.max_len_tokens} tokens",
+             f"stages: {', '.join(s for s in STAGES if s in (stages or STAGES))}"]
+    for name, cls in SECTIONS.items():
+        cfg, base = getattr(p, name), cls()
+        diff = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls) if getattr(cfg, f.name) != getattr(base, f.name)}
+        lines.append(f"{name}: " + (", ".join(f"{k}={v}" for k, v in diff.items()) or "defaults") + f" (all settings: {cls.__name__})")
+    return "\n".join(lines)
+
+# %% ../nbs/11_pipeline.ipynb #6e738e88
 def run_pipeline(preset:str="tiny", # preset name or recipe YAML
                  out:str|Path|None=None, # run folder (default `runs/<preset name>`)
                  stages:list|None=None, # which stages (default: all, in order)
-                 **overrides, # preset fields
-                ) -> RunDir:
+                 sets:list|None=None, # `key=value` overrides (`sft.lora=true`, `n_train=100`), as `micota run --set`
+                 dry_run:bool=False, # print the resolved settings and the plan, run nothing
+                 **overrides, # preset fields and sections (`n_train=48`, `sft=dict(epochs=1)`)
+                ) -> RunDir|None:
     "Run the MiCoTA stages of a preset in one run folder; returns the run."
-    p = load_preset(preset, **overrides)
+    p = load_preset(preset, sets, **overrides)
     stages = list(stages or STAGES)
     bad = [s for s in stages if s not in STAGES]
     if bad: raise ValueError(f"unknown stage(s) {', '.join(bad)}; stages: {', '.join(STAGES)}")
+    if dry_run: print(plan(p, stages, out)); return None
     run = RunDir(out or Path("runs")/p.name, config=p)
     set_threads()
     for s in STAGES:
@@ -158,15 +180,13 @@ def run_cli(preset:str="tiny", # preset name (tiny, colab, paper-3b, paper-7b) o
             out:str=None, # run folder (default: runs/<preset name>)
             stages:str=None, # comma-separated stages (default: all): teacher, ta_sft, baseline_sft, eval
             teacher:str=None, ta:str=None, student:str=None, # model overrides: registry name, folder or Hub id
-            set:str=None, # other preset fields, `key=value,key=value` (e.g. `n_train=100,eval_limit=50`)
+            set:Param("a preset field or section field, `key=value` (repeatable): `--set sft.lora=true --set n_train=100`", str, action="append")=None,
+            dry_run:bool_arg=False, # print the resolved settings and the plan, run nothing
            ):
     "Run the MiCoTA pipeline of a preset or recipe."
     over = dict(teacher=teacher, ta=ta, student=student)
-    for kv in (set or "").split(","):
-        if not kv.strip(): continue
-        if "=" not in kv: raise ValueError(f"--set takes key=value pairs, got {kv!r}")
-        k, v = kv.split("=", 1); over[k.strip()] = v.strip()
-    run = run_pipeline(preset, out, stages.split(",") if stages else None, **over)
+    run = run_pipeline(preset, out, stages.split(",") if stages else None, set, dry_run, **over)
+    if run is None: return
     res = run/"eval"/"results.md"
     if res.exists(): print(res.read_text())
     print(f"run folder: {run.path}")

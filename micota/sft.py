@@ -9,7 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .core import RecordError, jsonl_files, write_json, write_jsonl, resolve_model, set_threads, package_versions, coerce_field
+from .core import RecordError, jsonl_files, write_json, write_jsonl, set_threads, package_versions, coerce_field
+from .models import resolve_model
 
 # %% auto #0
 __all__ = ['CHAT_MARKERS', 'PAD_CANDIDATES', 'KNOWN_PACKING_BACKENDS', 'STRATEGIES', 'sft_record', 'load_sft_data',
@@ -320,11 +321,10 @@ def sft_config(cfg:SFTRunConfig|dict|str|None=None, # a config, a dict of overri
     if c.lora and c.from_scratch: raise ValueError("lora with from_scratch: a LoRA adapter needs trained base weights")
     return c
 
-def sft_config_from_preset(preset, # a `micota.core.Preset`
+def sft_config_from_preset(preset, # a `micota.presets.Preset`
                            **overrides) -> SFTRunConfig:
-    "The SFT settings a preset implies (`sft_lora`, `sft_lr`, ...), then overrides."
-    return sft_config(dict(lora=preset.sft_lora, learning_rate=preset.sft_lr, epochs=preset.sft_epochs, max_length=preset.sft_max_length,
-                           batch_size=preset.sft_batch_size, grad_accum=preset.sft_grad_accum, seed=preset.seed), **overrides)
+    "The SFT settings of a preset (its `sft:` section), then overrides."
+    return sft_config(preset.sft, **overrides)
 
 # %% ../nbs/05_sft.ipynb #90479958
 def _runtime(cfg:SFTRunConfig) -> dict:

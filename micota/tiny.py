@@ -6,7 +6,7 @@
 from __future__ import annotations
 import hashlib, json, os, random, shutil, tempfile, contextlib
 from pathlib import Path
-from .core import micota_home, register_model, ModelSpec, _LOCAL_BUILDERS, set_threads
+from .core import micota_home, set_threads
 
 # %% auto #0
 __all__ = ['QWEN2_SPLIT', 'SPECIAL_TOKENS', 'CHATML_TEMPLATE', 'TINY_VOCAB', 'TINY_VERSION', 'TINY_SHAPES', 'tiny_corpus',
@@ -125,7 +125,3 @@ def build_tiny_model(name:str="tiny-s", # `tiny-s`, `tiny-m` or `tiny-l`
         model.save_pretrained(folder, safe_serialization=True)
         tok.save_pretrained(folder)
     return _atomic_folder(root/f"{name}-seed{seed}-v{TINY_VERSION}", make)
-
-_LOCAL_BUILDERS["tiny"] = lambda name: build_tiny_model(name)
-for _n, _p in [("tiny-s", 1e-4), ("tiny-m", 5e-4), ("tiny-l", 3e-3)]:
-    register_model(ModelSpec(_n, "local:tiny", _p, "tiny", "random weights, built locally"))

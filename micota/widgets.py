@@ -4,7 +4,8 @@
 
 # %% ../nbs/10_widgets.ipynb #667fcd56
 from __future__ import annotations
-from .core import MODELS, PRESETS, Preset, load_preset, _ensure_local_registry
+from .models import MODELS
+from .presets import PRESETS, Preset, load_preset
 
 # %% auto #0
 __all__ = ['role_options', 'ModelPicker']
@@ -13,7 +14,6 @@ __all__ = ['role_options', 'ModelPicker']
 def role_options(role:str # `teacher`, `ta` or `student`
                 ) -> list[str]:
     "Registry names offered for a role, smallest first (local tiny/toy models included)."
-    _ensure_local_registry()
     ok = {"teacher": ("reasoning", "instruct", "toy", "tiny"), "ta": ("instruct", "toy", "tiny"), "student": ("instruct", "toy", "tiny")}[role]
     ms = [m for m in MODELS.values() if m.role in ok and not (role == "ta" and m.name == "toy-teacher")]
     return [m.name for m in sorted(ms, key=lambda m: (m.role not in ("tiny", "toy"), m.params_b, m.name))]

@@ -2,7 +2,8 @@
 import json, subprocess, sys
 from pathlib import Path
 import pytest
-from micota.toy import TOY_MODELS, toy_assets, _sha256
+from micota.toy import TOY_MODELS, toy_assets
+from micota.toymodels import sha256_file as _sha256
 
 def manifest():
     return json.loads((toy_assets()/"MANIFEST.json").read_text())
