@@ -6,7 +6,7 @@
 from __future__ import annotations
 import dataclasses, json, time
 from pathlib import Path
-from fastcore.script import call_parse, Param, bool_arg
+from fastcore.script import call_parse, Param
 from .core import RunDir, read_jsonl, write_jsonl, write_json, set_threads, PAPER_PROMPT
 from .presets import load_preset, Preset
 
@@ -137,17 +137,18 @@ def plan(p:Preset, # a resolved preset
          stages:list|None=None, # the stages to run (default: all)
          out=None, # the run folder
         ) -> str:
-    "The plan of a run as text: models, data, stages, and each settings section (only what differs from its dataclass)."
+    "The plan of a run as text: models, data, stages, and every setting of each section."
     from micota.presets import SECTIONS
     lines = [f"run folder: {out or Path('runs')/p.name}", f"teacher {p.teacher} -> TA {p.ta} -> student {p.student}",
              f"train problems: {p.train_problems} (n_train {p.n_train or 'all'})" + (f"; teacher traces: {p.teacher_traces}" if p.teacher_traces else ""),
              f"benchmarks: {', '.join(p.benchmarks)} (limit {p.eval_limit or 'all'}, {p.eval_samples} sample(s))",
              f"teacher prompt: {p.teacher_prompt}: {PAPER_PROMPT!r}; curation cap {p.max_len_tokens} tokens",
              f"stages: {', '.join(s for s in STAGES if s in (stages or STAGES))}"]
+    import textwrap
     for name, cls in SECTIONS.items():
         cfg, base = getattr(p, name), cls()
-        diff = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls) if getattr(cfg, f.name) != getattr(base, f.name)}
-        lines.append(f"{name}: " + (", ".join(f"{k}={v}" for k, v in diff.items()) or "defaults") + f" (all settings: {cls.__name__})")
+        vals = [f"{'*' if getattr(cfg, f.name) != getattr(base, f.name) else ''}{f.name}={getattr(cfg, f.name)}" for f in dataclasses.fields(cls)]
+        lines += textwrap.wrap(f"{name} ({cls.__name__}; * where the preset changes the default): " + ", ".join(vals), 118, subsequent_indent="    ")
     return "\n".join(lines)
 
 # %% ../nbs/11_pipeline.ipynb #6e738e88
@@ -181,7 +182,7 @@ def run_cli(preset:str="tiny", # preset name (tiny, colab, paper-3b, paper-7b) o
             stages:str=None, # comma-separated stages (default: all): teacher, ta_sft, baseline_sft, eval
             teacher:str=None, ta:str=None, student:str=None, # model overrides: registry name, folder or Hub id
             set:Param("a preset field or section field, `key=value` (repeatable): `--set sft.lora=true --set n_train=100`", str, action="append")=None,
-            dry_run:bool_arg=False, # print the resolved settings and the plan, run nothing
+            dry_run:bool=False, # print the resolved settings and the plan, run nothing
            ):
     "Run the MiCoTA pipeline of a preset or recipe."
     over = dict(teacher=teacher, ta=ta, student=student)
