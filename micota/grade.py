@@ -10,128 +10,18 @@ from functools import lru_cache
 from pathlib import Path
 from fastcore.script import call_parse, Param
 from .core import RecordError, jsonl_files, read_jsonl, write_jsonl, write_json
+from .data import (BENCHMARKS, PAPER_BENCHMARKS, MAX_ANSWER_CHARS, canonical_source, find_boxed, last_boxed,
+                         clean_answer, strip_dollars, gold_answer, balanced_braces)  # gold and prediction read by the same code
 
 # %% auto #0
-__all__ = ['EVAL_ORDER', 'CONVENTIONS', 'DEFAULT_CONVENTION', 'MAX_ANSWER_CHARS', 'DEFAULT_TIMEOUT', 'GRACE', 'WORKER_MEMORY_MB',
-           'canonical_source', 'last_boxed', 'clean_answer', 'gold_answer', 'extract_answer', 'is_equiv',
-           'grade_records', 'read_generations', 'grade_file', 'pass_at_k', 'summarize', 'summary_table', 'grade_cli']
+__all__ = ['EVAL_ORDER', 'CONVENTIONS', 'DEFAULT_CONVENTION', 'DEFAULT_TIMEOUT', 'GRACE', 'WORKER_MEMORY_MB', 'extract_answer',
+           'as_number', 'within_tolerance', 'is_equiv', 'grade_records', 'read_generations', 'grade_file', 'pass_at_k',
+           'summarize', 'summary_table', 'grade_cli']
 
 # %% ../nbs/02_grade.ipynb #124d7cef
-EVAL_ORDER = ("aime24", "amc23", "olympiadbench", "math500", "gsm8k")  # the paper's five, in its table order
-
-_ALIASES = {"math500": "math500", "aime24": "aime24", "aime2024": "aime24", "amc23": "amc23", "amc2023": "amc23",
-            "olympiadbench": "olympiadbench", "gsm8k": "gsm8k", "minervamath": "minerva_math", "minerva": "minerva_math",
-            "math12k": "math12k"}
-
-def canonical_source(source:str|None, # a benchmark name as written in a record
-                    ) -> str|None:
-    "The benchmark's canonical name (`MATH-500` -> `math500`, `aime2024` -> `aime24`); unknown names lower-cased."
-    if source is None or str(source).strip() == "": return None
-    return _ALIASES.get(re.sub(r"[^a-z0-9]", "", str(source).lower()), str(source).strip().lower())
-
-# %% ../nbs/02_grade.ipynb #f7fb3cc9
-CONVENTIONS = {  # canonical source -> answer locations tried in order
-    "gsm8k": ("hashes", "boxed", "answer_is", "last_number"),
-    **{s: ("boxed", "final_answer") for s in ("math500", "aime24", "amc23", "olympiadbench", "minerva_math")},
-}
-DEFAULT_CONVENTION = ("boxed",)  # every other source (`toy`, `math12k`, unknown): the last \boxed{} only
-MAX_ANSWER_CHARS = 1000  # a longer extracted answer is graded wrong unseen (MATH-500's longest gold: 53 chars)
-
-# %% ../nbs/02_grade.ipynb #f1fdbab4
-_BOX_RE = re.compile(r"\\(?:boxed|fbox|framebox)(?![A-Za-z])")
-_BRACE_RE = re.compile(r"\\.|[{}]", re.S)
-
-def _match_brace(text:str, i:int, limit:int=MAX_ANSWER_CHARS+2) -> int|None:
-    "Index just past the `}` closing the `{` at `text[i]`; `None` if unclosed, `-1` if not closed within `limit` characters."
-    depth = 0
-    for m in _BRACE_RE.finditer(text, i, min(len(text), i + limit)):
-        t = m.group()
-        if t == "{": depth += 1
-        elif t == "}":
-            depth -= 1
-            if depth == 0: return m.end()
-    return None if i + limit >= len(text) else -1
-
-def _box_content(text:str, m:re.Match) -> tuple[str|None, str|None]:
-    "The content of the box command matched by `m` and why there is none: (content, None) or (None, reason)."
-    i = m.end()
-    if text.startswith("[", i):  # \framebox[width][pos]{...}
-        while text.startswith("[", i):
-            j = text.find("]", i)
-            if j < 0: return None, "unclosed \\framebox["
-            i = j + 1
-    j = i
-    while j < len(text) and text[j] in " \t\n": j += 1
-    if j < len(text) and text[j] == "{":
-        end = _match_brace(text, j)
-        if end is None: return None, "unclosed \\boxed{"
-        if end < 0: return None, f"answer too long (over {MAX_ANSWER_CHARS} characters)"
-        return text[j+1:end-1].strip(), None
-    if j > i:  # `\boxed 5`: one token up to white space or `$`
-        tok = re.match(r"[^\s$]+", text[j:j+MAX_ANSWER_CHARS+1])
-        if tok: return tok.group(), None
-    return "", None
-
-def last_boxed(text:str, # a response
-              ) -> str|None:
-    "Content of the last non-empty `\\boxed{}`, `\\fbox{}`, `\\framebox{}` or `\\boxed X`; `None` if there is none."
-    return _last_boxed(text)[0]
-
-def _last_boxed(text):
-    for m in reversed(list(_BOX_RE.finditer(text or ""))):
-        content, why = _box_content(text, m)
-        if why: return None, why  # the last box is broken: an earlier one is not the final answer
-        if content: return content, None
-    return None, "no \\boxed{} found"
-
-# %% ../nbs/02_grade.ipynb #6cb0ad4c
-_WRAPPERS = ("textbf", "mathbf", "boldsymbol", "bm", "displaystyle")
-
-def _unwrap_command(s:str) -> str:
-    "`\\textbf{X}` -> `X` when the command's braces enclose the whole string."
-    m = re.match(r"\\(%s)\s*\{" % "|".join(_WRAPPERS), s)
-    if m and _match_brace(s, m.end() - 1, len(s) + 1) == len(s): return s[m.end():-1]
-    if s.startswith(r"\displaystyle"): return s[len(r"\displaystyle"):]
-    return s
-
-def clean_answer(s:str, # an extracted answer
-                ) -> str:
-    "Strip what is around an answer, not in it: space, `$`, `\\(..\\)`, bold, a trailing full stop, AIME's `(073)`."
-    s = str(s)
-    while True:
-        old = s
-        s = s.strip().rstrip(".,;:").strip()
-        if len(s) > 1 and s[0] == "$" and s[-1] == "$": s = s.strip("$")
-        if s.startswith(r"\(") and s.endswith(r"\)") or s.startswith(r"\[") and s.endswith(r"\]"): s = s[2:-2]
-        s = _unwrap_command(s)
-        if s == old: break
-    if re.fullmatch(r"\(\s*[-+]?\d+\s*\)", s): s = s.strip("() ")  # `(073)`, the AIME answer-sheet style
-    return s
-
-# %% ../nbs/02_grade.ipynb #27b4e927
-_DOLLAR = r"(?<!\\)\$"  # a math delimiter, not an escaped `\$` (MATH-500 golds such as `\$18.90`)
-
-def _strip_dollars(s:str) -> str:
-    "`$69$,$84$` -> `69, 84`; prose around the maths keeps its text; `\\$` is money and stays."
-    if len(re.findall(_DOLLAR, s)) % 2: return re.sub(_DOLLAR, "", s)
-    parts = re.findall(_DOLLAR + r"((?:\\\$|[^$])*?)" + _DOLLAR, s)
-    if parts and not re.sub(_DOLLAR + r"(?:\\\$|[^$])*?" + _DOLLAR, "", s).strip(" ,.;"): return ", ".join(p.strip() for p in parts)
-    return s
-
-def gold_answer(gold, # the record's `answer`: a string, a number, or a list of answers
-                source:str|None=None, # the benchmark
-               ) -> str:
-    "The gold as one answer string: floats such as `27.0` -> `27`, GSM8K's `#### N` -> `N`, lists joined by commas."
-    if isinstance(gold, (list, tuple)): return ", ".join(a for a in (gold_answer(g, source) for g in gold) if a)
-    if isinstance(gold, bool) or gold is None: raise ValueError(f"not a gold answer: {gold!r}")
-    if isinstance(gold, float): return str(int(gold)) if gold.is_integer() else repr(gold)
-    s = str(gold).strip()
-    if canonical_source(source) == "gsm8k":
-        if "####" in s: s = s.rsplit("####", 1)[1]
-        s = s.replace(",", "").strip()
-    s = clean_answer(_strip_dollars(s))
-    if re.fullmatch(r"[-+]?\d+\.0*", s): s = s.split(".")[0]
-    return s
+EVAL_ORDER = PAPER_BENCHMARKS  # the paper's five, in its table order (one list: `micota.data.PAPER_BENCHMARKS`)
+CONVENTIONS = {name: b.convention for name, b in BENCHMARKS.items()}  # canonical source -> answer locations tried in order
+DEFAULT_CONVENTION = ("boxed",)  # every other source (unknown names): the last \boxed{} only
 
 # %% ../nbs/02_grade.ipynb #cb4993fd
 _FINAL_ANSWER_RE = re.compile(r"final\s+answer\s*(?:is)?\s*:\s*([^\n]+)", re.I)
@@ -145,7 +35,7 @@ def _number_text(s:str) -> str|None:
     return m.group().replace(",", "").rstrip(".") if m else None
 
 def _find(where:str, text:str) -> tuple[str|None, str|None]:
-    if where == "boxed": return _last_boxed(text)
+    if where == "boxed": return find_boxed(text)
     if where == "final_answer":
         ms = list(_FINAL_ANSWER_RE.finditer(text))
         return (ms[-1].group(1)[:MAX_ANSWER_CHARS], None) if ms else (None, "no 'Final Answer:' line")
@@ -204,13 +94,6 @@ def _parse(answer:str) -> list:
 @lru_cache(maxsize=4096)
 def _parse_gold(gold:str) -> list: return _parse(gold)  # a gold is graded k times (k samples): parse it once
 
-def _balanced(s:str) -> bool:
-    depth = 0
-    for m in _BRACE_RE.finditer(s):
-        depth += {"{": 1, "}": -1}.get(m.group(), 0)
-        if depth < 0: return False
-    return depth == 0
-
 _INT_RE = re.compile(r"[-+]?\d{1,%d}" % MAX_ANSWER_CHARS)
 
 def _quick_verdict(gold:str, pred:str) -> bool|None:
@@ -222,11 +105,34 @@ def _quick_verdict(gold:str, pred:str) -> bool|None:
 def _equiv(gold:str, pred:str) -> bool:
     "math-verify's verdict on cleaned answer strings, gold first; no timeout of its own."
     from math_verify import verify
-    if not gold or not pred or not _balanced(pred): return False
+    if not gold or not pred or not balanced_braces(pred): return False
     quick = _quick_verdict(gold, pred)
     if quick is not None: return quick
     g, p = _parse_gold(gold), _parse(pred)
     return bool(g and p and verify(g, p, timeout_seconds=None))
+
+# %% ../nbs/02_grade.ipynb #ae459dea
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_UNITS = re.compile(r"\\(?:text|mathrm|mbox)\s*\{[^{}]*\}|\\%|%|\^\s*\{?\\circ\}?|\\,|\\!|\s+")
+
+def as_number(s:str # an answer
+             ) -> float|None:
+    "The answer as a float where it is one plain number (`4.2\\%`, `1{,}000`, `3 \\times 10^{-2}`), else `None`."
+    s = _UNITS.sub("", clean_answer(str(s))).replace("{,}", "")
+    if re.fullmatch(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", s): s = s.replace(",", "")
+    m = re.fullmatch(r"(.+?)\\times10\^\{?([-+]?\d+)\}?", s)
+    if m and _PLAIN_NUMBER.fullmatch(m.group(1)): return float(m.group(1)) * 10.0 ** int(m.group(2))
+    return float(s) if _PLAIN_NUMBER.fullmatch(s) else None
+
+def within_tolerance(gold, # the gold answer
+                     pred:str|None, # an extracted answer
+                     tolerance:float|None, # absolute tolerance (OlympiadBench's `error`); `None`: none
+                    ) -> bool|None:
+    "Whether |gold - pred| <= tolerance * 1.01 where both are plain numbers; `None` where the tolerance does not apply."
+    if tolerance is None or pred is None: return None
+    g, p = as_number(gold_answer(gold)), as_number(pred)
+    if g is None or p is None: return None
+    return abs(g - p) <= float(tolerance) * 1.01
 
 # %% ../nbs/02_grade.ipynb #81ff0f68
 class _GradeTimeout(BaseException): "Raised by the per-item timer: no verdict in time."
@@ -258,10 +164,12 @@ def is_equiv(gold, # the gold answer (string, number or list, as in a record's `
              pred:str|None, # an extracted answer (see `extract_answer`)
              source:str|None=None, # the benchmark (GSM8K golds drop thousands separators)
              timeout:float|None=None, # seconds; needs the main thread. Batches: `grade_records` (processes)
+             tolerance:float|None=None, # absolute numeric tolerance (a problem's `tolerance`): see `within_tolerance`
             ) -> bool:
-    "Whether `pred` equals `gold` as mathematics, in this process."
+    "Whether `pred` equals `gold` as mathematics (within `tolerance` where given and both are numbers), in this process."
     if pred is None: return False
     gold, pred = gold_answer(gold, source), clean_answer(pred)
+    if within_tolerance(gold, pred, tolerance): return True
     if not timeout: return _timed_equiv(gold, pred, None)[0]
     if threading.current_thread() is not threading.main_thread():
         raise ValueError("is_equiv: a timeout needs the main thread (SIGALRM); use grade_records, which runs worker processes")
@@ -408,13 +316,22 @@ def _check_record(i, r):
     why = _record_problem(r)
     if why: raise RecordError(f"record {i}" + (f" (id {r['id']})" if isinstance(r, dict) and "id" in r else "") + f": {why}")
 
+def _tolerance(i, r) -> float|None:
+    "The record's `tolerance` as a float (or `None`); anything else is refused."
+    t = r.get("tolerance")
+    if t is None: return None
+    try: t = float(t)
+    except (TypeError, ValueError): raise RecordError(f"record {i}: tolerance must be a number, got {r['tolerance']!r}") from None
+    if not t >= 0: raise RecordError(f"record {i}: tolerance must be >= 0, got {r['tolerance']!r}")
+    return t
+
 def grade_records(records:list, # generation records: `completion`, gold `answer`, `source`, `finish_reason`
                   timeout:float=DEFAULT_TIMEOUT, # seconds per item before it is graded wrong
                   workers:int|None=None, # grading processes (default: one per core; 0: in this process)
                   chunk_size:int|None=None, # items sent to a worker at once (default: by batch size)
                   with_seconds:bool=False, # also add `grade_seconds` (time spent comparing)
                  ) -> list[dict]:
-    "Copies of `records`, in order, each with `pred`, `correct` and `grade_error` (`None`, or why it is wrong unseen)."
+    "Copies of `records`, in order, each with `pred`, `correct` and `grade_error`; a record's `tolerance` is honoured (see `within_tolerance`)."
     out, items = [], []
     for i, r in enumerate(records):
         _check_record(i, r)
@@ -425,7 +342,8 @@ def grade_records(records:list, # generation records: `completion`, gold `answer
         g = dict(r, pred=pred, correct=False, grade_error=why)
         if with_seconds: g["grade_seconds"] = 0.0
         if pred is not None:
-            if not _balanced(pred): g["grade_error"] = "unbalanced braces in the answer"
+            if not balanced_braces(pred): g["grade_error"] = "unbalanced braces in the answer"
+            elif within_tolerance(gold, pred, _tolerance(i, r)): g["correct"] = True  # a problem's numeric tolerance
             elif (quick := _quick_verdict(gold, pred)) is not None: g["correct"] = quick  # no sympy, no worker needed
             else: items.append((i, gold, pred))
         out.append(g)
