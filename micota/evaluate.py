@@ -8,7 +8,8 @@ import csv, io, math, time
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .core import opt, make_config, check_config, config_options, read_jsonl, write_jsonl, write_json, resolve_model, package_versions
+from .core import opt, make_config, check_config, config_options, read_jsonl, write_jsonl, write_json, package_versions
+from .models import resolve_model
 from .data import BENCHMARKS, PAPER_BENCHMARKS, benchmark, load_benchmark
 
 # %% auto #0

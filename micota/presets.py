@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from .core import opt, coerce_field, check_field, make_config
 from .models import MODELS, model_spec, looks_like_hub_id, check_sizes
-from .data import BENCHMARKS, EVAL_SETS
+from .data import BENCHMARKS, PAPER_BENCHMARKS
 from .generate import GenerateConfig
 from .sft import SFTRunConfig
 
@@ -18,7 +18,7 @@ __all__ = ['SECTIONS', 'BENCHMARK_CHOICES', 'PRESETS', 'Preset', 'parse_sets', '
 
 # %% ../nbs/09a_presets.ipynb #b8ecd789
 SECTIONS = {"generate": GenerateConfig, "sft": SFTRunConfig}  # section name -> the stage's settings dataclass
-BENCHMARK_CHOICES = tuple(n for n in BENCHMARKS if n != "math12k") + ("toy",)
+BENCHMARK_CHOICES = tuple(n for n in BENCHMARKS if n != "math12k")
 
 @dataclass
 class Preset:
@@ -30,7 +30,7 @@ class Preset:
     student: str = "3B"               # the student
     train_problems: str = "math12k"   # `toy`, `math12k`, a set name, or a Problem JSONL file / folder
     n_train: int = opt(0, ge=0)       # problems to use (0: all)
-    benchmarks: tuple = opt(EVAL_SETS, choices=BENCHMARK_CHOICES)  # evaluation sets
+    benchmarks: tuple = opt(PAPER_BENCHMARKS, choices=BENCHMARK_CHOICES)  # evaluation sets
     eval_limit: int = opt(0, ge=0)    # problems per benchmark (0: all)
     eval_samples: int = opt(1, ge=1)  # samples per evaluation problem
     data_source: str = ""             # local folder laid out like shared/data/eval ("": the Hub)
