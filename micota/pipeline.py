@@ -7,35 +7,17 @@ from __future__ import annotations
 import dataclasses, json, time
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .core import RunDir, read_jsonl, write_jsonl, write_json, set_threads, PAPER_PROMPT
+from .core import RunDir, write_jsonl, write_json, set_threads, PAPER_PROMPT
 from .presets import load_preset, Preset
 
 # %% auto #0
-__all__ = ['EVAL_PROMPTS', 'STAGES', 'eval_prompt', 'keep_for_sft', 'train_problems', 'eval_problems', 'stage_teacher',
-           'stage_ta_sft', 'stage_baseline_sft', 'eval_models', 'stage_eval', 'plan', 'run_pipeline', 'run_cli']
+__all__ = ['STAGES', 'train_problems', 'stage_teacher', 'stage_ta_sft', 'stage_baseline_sft', 'eval_models', 'stage_eval', 'plan',
+           'run_pipeline', 'run_cli']
 
 # %% ../nbs/11_pipeline.ipynb #950ab946
-EVAL_PROMPTS = {
-    "default": "Solve the following math problem. Present the final answer in the format: Final Answer: \\boxed{your_answer}.\nProblem: {problem}\nAnswer:",
-    "gsm8k": "Question: {problem}\nAnswer: Let's think step by step.",
-    "toy": PAPER_PROMPT,
-}
-
-def eval_prompt(source:str # benchmark name
-               ) -> str:
-    "The evaluation prompt of a benchmark, `{problem}` filled in by the caller."
-    return EVAL_PROMPTS.get(source, EVAL_PROMPTS["default"])
-
 def _fill(template:str, problems:list) -> list[dict]:
     "Problems whose text is the full prompt (the generator's template is then `{problem}`)."
     return [{**p, "problem": template.replace("{problem}", p["problem"])} for p in problems]
-
-# %% ../nbs/11_pipeline.ipynb #ef4d547e
-def keep_for_sft(graded:list, # graded generation records
-                 max_tokens:int, # length cap, in the writer's tokens
-                ) -> list[dict]:
-    "Correct, complete responses under the length cap."
-    return [r for r in graded if r.get("correct") and r.get("finish_reason") == "stop" and r.get("completion_tokens", 0) <= max_tokens]
 
 # %% ../nbs/11_pipeline.ipynb #d2247c79
 def _gen_cfg(p:Preset, **kw):
@@ -47,32 +29,28 @@ def train_problems(p:Preset) -> list[dict]:
     from micota.data import load_problems
     return load_problems(p.train_problems, p.data_source or None, p.n_train)
 
-def eval_problems(p:Preset, bench:str) -> list[dict]:
-    "The preset's problems of one benchmark (`toy`: the toy test set)."
-    if bench == "toy":
-        from micota.toy import toy_problems
-        probs = toy_problems("test")
-        return probs[:p.eval_limit] if p.eval_limit else probs
-    from micota.data import load_benchmark
-    return load_benchmark(bench, p.data_source or None, p.eval_limit)
-
 def stage_teacher(run:RunDir, p:Preset):
-    "Teacher long CoT on the training problems, graded; `curated.jsonl` keeps what SFT may use."
+    "Teacher long CoT on the training problems (generated, or a data set of traces), graded and curated into `teacher/`."
     from micota.generate import generate, generation_stats
     from micota.grade import grade_records
+    from micota.curate import curate
     out = run/"teacher"
-    if p.teacher_traces: raise NotImplementedError("teacher traces from a data set come with the curation stage; leave teacher_traces empty")
+    if p.teacher_traces:  # a data set of a teacher's traces instead of running the teacher: lengths in its tokenizer
+        kept = curate(p.teacher_traces, out, dataclasses.replace(p.curate, tokenizer=p.curate.tokenizer or p.teacher),
+                      problems=train_problems(p))
+        stats = json.loads((out/"stats.json").read_text())
+        run.set_stage("teacher", traces=p.teacher_traces, records=stats["records"], curated=len(kept))
+        return
     probs = _fill(PAPER_PROMPT, train_problems(p))
     recs = generate(probs, p.teacher, out/"generations", _gen_cfg(p, prompt=p.teacher_prompt, template="{problem}"))
     graded = grade_records(recs)
     write_jsonl(out/"graded.jsonl", graded)
-    text = {str(q["id"]): q["problem"] for q in probs}  # the prompt text: the user message when the SFT stage renders it
-    kept = [{**r, "problem": text[str(r["problem_id"])]} for r in keep_for_sft(graded, p.max_len_tokens)]
-    write_jsonl(out/"curated.jsonl", kept)
-    stats = {**generation_stats(graded), "curated": len(kept), "max_len_tokens": p.max_len_tokens}
-    write_json(out/"stats.json", stats)
+    try: kept = curate(graded, out, p.curate, problems=probs)  # the prompt text is the user message SFT renders
+    finally:
+        if (out/"stats.json").exists():  # curation's counts, with the teacher's accuracy and lengths beside them
+            stats = {**json.loads((out/"stats.json").read_text()), **generation_stats(graded)}
+            stats["curated"] = stats["kept"]; write_json(out/"stats.json", stats)
     run.set_stage("teacher", records=len(graded), accuracy=stats.get("accuracy"), curated=len(kept))
-    if not kept: raise ValueError(f"{out/'curated.jsonl'}: the teacher got no training problem right: nothing to train on")
 
 def _sft(run:RunDir, p:Preset, stage:str, model:str, data:Path):
     from micota.sft import train_sft
@@ -89,46 +67,22 @@ def stage_baseline_sft(run:RunDir, p:Preset):
     _sft(run, p, "baseline_sft", p.student, run/"teacher"/"curated.jsonl")
 
 def eval_models(run:RunDir, p:Preset) -> dict:
-    "The models the evaluation compares: base student, and each trained model that exists."
+    "The models the evaluation compares, named as the results table names them: the base student, and each trained model."
     ms = {"base": p.student}
-    for name, stage in (("baseline", "baseline_sft"), ("ta", "ta_sft"), ("micota", "student_sft")):
+    for name, stage in (("long_cot", "baseline_sft"), ("micota", "student_sft"), ("ta", "ta_sft")):
         if (run/stage/"final"/"config.json").exists(): ms[name] = str(run/stage/"final")
     return ms
 
 def stage_eval(run:RunDir, p:Preset):
-    "Every model on every benchmark: `eval/<model>/<bench>.jsonl` (graded) and `eval/results.csv`, `.md`."
-    from micota.generate import generate
-    from micota.grade import grade_records, summarize
-    rows = []
-    for name, model in eval_models(run, p).items():
-        graded_all = []
-        for bench in p.benchmarks:
-            f = run/"eval"/name/f"{bench}.jsonl"
-            if f.exists(): graded = read_jsonl(f)
-            else:
-                probs = _fill(eval_prompt(bench), eval_problems(p, bench))
-                recs = generate(probs, model, run/"eval"/name/f"{bench}.generations", _gen_cfg(p, prompt="chat", template="{problem}", n=p.eval_samples))
-                graded = grade_records(recs); write_jsonl(f, graded)
-            graded_all += graded
-        s = summarize(graded_all)
-        row = dict(model=name, path=model)
-        for bench, r in s["sources"].items():
-            row[f"{bench}"] = round(100 * r["acc"], 2); row[f"{bench}_se"] = round(100 * (r["acc_se"] or 0), 2)
-            row[f"{bench}_tokens"] = round(sum(g["completion_tokens"] for g in graded_all if g["source"] == bench) / max(1, r["samples"]), 1)
-        row["average"] = round(100 * s["macro"]["acc"], 2)
-        rows.append(row)
-    _write_results(run/"eval", rows)
-    run.set_stage("eval", results={r["model"]: r["average"] for r in rows})
-    return rows
-
-def _write_results(folder:Path, rows:list):
-    import csv, io
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO(); w = csv.DictWriter(buf, cols); w.writeheader(); w.writerows(rows)
-    (folder/"results.csv").write_text(buf.getvalue())
-    show = [c for c in cols if c != "path"]
-    md = ["| " + " | ".join(show) + " |", "|" + "---|" * len(show)] + ["| " + " | ".join(str(r.get(c, "")) for c in show) + " |" for r in rows]
-    (folder/"results.md").write_text("\n".join(md) + "\n")
+    "Every model on every benchmark (`micota.evaluate`): `eval/<model>/<bench>.jsonl`, `eval/results.csv`, `.md`, `compare.md`."
+    from micota.evaluate import evaluate, compare
+    res = evaluate(eval_models(run, p), p.benchmarks, run/"eval", p.eval, source=p.data_source or None)
+    names = [r["model"] for r in res["rows"]]
+    if "micota" in names:
+        for other in ("long_cot", "mix_long", "base"):
+            if other in names: compare(run/"eval", "micota", other, out=run/"eval"/f"compare_{other}.md")
+    run.set_stage("eval", results={r["model"]: r["average"] for r in res["rows"]})
+    return res["rows"]
 
 STAGES = {"teacher": stage_teacher, "ta_sft": stage_ta_sft, "baseline_sft": stage_baseline_sft, "eval": stage_eval}
 
@@ -141,8 +95,8 @@ def plan(p:Preset, # a resolved preset
     from micota.presets import SECTIONS
     lines = [f"run folder: {out or Path('runs')/p.name}", f"teacher {p.teacher} -> TA {p.ta} -> student {p.student}",
              f"train problems: {p.train_problems} (n_train {p.n_train or 'all'})" + (f"; teacher traces: {p.teacher_traces}" if p.teacher_traces else ""),
-             f"benchmarks: {', '.join(p.benchmarks)} (limit {p.eval_limit or 'all'}, {p.eval_samples} sample(s))",
-             f"teacher prompt: {p.teacher_prompt}: {PAPER_PROMPT!r}; curation cap {p.max_len_tokens} tokens",
+             f"benchmarks: {', '.join(p.benchmarks)}",
+             f"teacher prompt: {p.teacher_prompt}: {PAPER_PROMPT!r}",
              f"stages: {', '.join(s for s in STAGES if s in (stages or STAGES))}"]
     import textwrap
     for name, cls in SECTIONS.items():

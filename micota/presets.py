@@ -11,13 +11,15 @@ from .core import opt, coerce_field, check_field, make_config
 from .models import MODELS, model_spec, looks_like_hub_id, check_sizes
 from .data import BENCHMARKS, PAPER_BENCHMARKS
 from .generate import GenerateConfig
+from .curate import CurateConfig
 from .sft import SFTRunConfig
+from .evaluate import EvalConfig
 
 # %% auto #0
 __all__ = ['SECTIONS', 'BENCHMARK_CHOICES', 'PRESETS', 'Preset', 'parse_sets', 'load_preset']
 
 # %% ../nbs/09a_presets.ipynb #b8ecd789
-SECTIONS = {"generate": GenerateConfig, "sft": SFTRunConfig}  # section name -> the stage's settings dataclass
+SECTIONS = {"generate": GenerateConfig, "curate": CurateConfig, "sft": SFTRunConfig, "eval": EvalConfig}  # section name -> the stage's settings dataclass
 BENCHMARK_CHOICES = tuple(n for n in BENCHMARKS if n != "math12k")
 
 @dataclass
@@ -31,26 +33,26 @@ class Preset:
     train_problems: str = "math12k"   # `toy`, `math12k`, a set name, or a Problem JSONL file / folder
     n_train: int = opt(0, ge=0)       # problems to use (0: all)
     benchmarks: tuple = opt(PAPER_BENCHMARKS, choices=BENCHMARK_CHOICES)  # evaluation sets
-    eval_limit: int = opt(0, ge=0)    # problems per benchmark (0: all)
-    eval_samples: int = opt(1, ge=1)  # samples per evaluation problem
     data_source: str = ""             # local folder laid out like shared/data/eval ("": the Hub)
     teacher_prompt: str = opt("raw", choices=("raw", "chat"))  # `raw` (paper prompt, no template) or `chat`
-    max_len_tokens: int = opt(16000, ge=1)  # curation length cap, in the writer's tokens
     merge_method: str = opt("dare_ties", choices=("linear", "task_arithmetic", "ties", "dare_linear", "dare_ties"))  # TA merge method
     merge_density: float = opt(0.5, gt=0, le=1)  # DARE/TIES density
     merge_weights: tuple = (0.3, 0.5, 0.7, 1.0)  # the sweep's weights
     merge_weight: float = opt(0.5, ge=0)  # the weight whose model writes the mid CoT (when the sweep has one setting)
-    generate: GenerateConfig = field(default_factory=GenerateConfig)  # generation settings (teacher, TA, evaluation)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)  # generation settings (teacher, TA)
+    curate: CurateConfig = field(default_factory=CurateConfig)  # curation settings (teacher and TA data)
     sft: SFTRunConfig = field(default_factory=SFTRunConfig)  # fine-tuning settings (TA and students)
+    eval: EvalConfig = field(default_factory=EvalConfig)  # evaluation protocol and its overrides
 
 # %% ../nbs/09a_presets.ipynb #4360cadc
 PRESETS: dict[str, dict] = {
     "tiny": dict(name="tiny", teacher="toy-teacher", ta="toy-m", student="toy-s", train_problems="toy", n_train=500,
-                 benchmarks=("toy",), teacher_prompt="chat", max_len_tokens=192,
+                 benchmarks=("toy",), teacher_prompt="chat", curate=dict(max_tokens=192),
                  generate=dict(backend="transformers", max_new_tokens=256),
-                 sft=dict(learning_rate=1e-3, epochs=3.0, max_length=512, batch_size=4, grad_accum=1)),
+                 sft=dict(learning_rate=1e-3, epochs=3.0, max_length=512, batch_size=4, grad_accum=1),
+                 eval=dict(backend="transformers", max_new_tokens=256)),
     "colab": dict(name="colab", teacher="QwQ-32B-Preview", teacher_traces="UWNSL/MATH_training_split_long_cot",
-                  ta="3B", student="0.5B", n_train=2000, eval_limit=200, max_len_tokens=8000,
+                  ta="3B", student="0.5B", n_train=2000, curate=dict(max_tokens=8000), eval=dict(limit=200, max_new_tokens=8192),
                   generate=dict(max_new_tokens=8192),
                   sft=dict(lora=True, learning_rate=1e-4, epochs=1.0, max_length=8192)),
     "paper-3b": dict(name="paper-3b"),
