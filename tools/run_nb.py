@@ -23,6 +23,7 @@ def run_notebook(path, force=()):
             return True
         return False
     os.environ.setdefault("MICOTA_THREADS", "1"); os.environ["IN_TEST"] = "1"
+    os.environ["TQDM_DISABLE"] = "1"; os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # results, not progress bars
     t = time.time()
     sh = CaptureShell(path)
     cwd = os.getcwd(); os.chdir(path.parent)
