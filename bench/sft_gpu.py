@@ -1,9 +1,9 @@
 """micota's SFT batching on one GPU, beside the anchor figures (shared/bench/ANCHORS.md), in one job.
 
-Drives micota's `SFTCollator` and `pack_examples` through a plain `transformers.Trainer` (what trl's SFTTrainer
+Drives micota's `SFTCollator` and `pack_sft` (trl's bfd bins and collator) through a plain `transformers.Trainer` (what trl's SFTTrainer
 runs) on random-weight Qwen2.5-0.5B/1.5B-shaped models, with the anchor's data shape: batch 4 x up to 4,096 tokens,
 sample lengths uniform over 512..4,096, bf16, gradient checkpointing, lr 1e-5, 30 steps of which the first 5 are
-not timed. Needs only torch and transformers (no trl, datasets or fastcore on the GPU machine).
+not timed. Needs torch, transformers, trl and datasets (fastcore is stubbed if missing).
 
 Modes (each prints one JSON line):
   anchor_padded    the anchor's own padded collate, random order (reproduces ANCHORS.md's "padded" figure here)
@@ -33,7 +33,7 @@ if importlib.util.find_spec("fastcore") is None:  # the GPU machine may lack fas
 
 import torch
 from transformers import Qwen2Config, Qwen2ForCausalLM, Trainer, TrainerCallback, TrainingArguments
-from micota.sft import SFTCollator, pack_examples, packing_is_exact
+from micota.sft import SFTCollator, pack_sft, packing_is_exact
 
 TINY = "tiny" in sys.argv
 dev = "cpu" if TINY else "cuda"
@@ -82,7 +82,7 @@ def data(cfg, mode, steps, bs, max_len):
     if mode == "anchor_padded": return [{"input_ids": r} for r in rows]
     ex = [{"input_ids": r, "labels": r} for r in rows]
     if mode == "grouped": return [{**e, "length": len(e["input_ids"])} for e in ex]
-    return pack_examples(ex, max_len)
+    return list(pack_sft(ex, max_len))
 
 def anchor_collate(batch):  # gpu_anchor.py's: right-pad, labels = ids with pads ignored
     L = max(len(b["input_ids"]) for b in batch)
@@ -119,7 +119,7 @@ def sft_bench(name, mode, steps=30, warm=5, max_len=4096, bs=4):
     if TINY: steps, warm, max_len, bs = 6, 2, 64, 2
     m, cfg = make(name, attn_of(mode))
     rows = data(cfg, mode, steps, bs, max_len)
-    col = Counting(anchor_collate if mode.startswith("anchor") else SFTCollator(pad_id=0, flatten=(mode == "packed_flash")))
+    col = Counting(anchor_collate if mode.startswith("anchor") else SFTCollator(pad_id=0, layout={"grouped": "padded", "packed_flash": "flat"}.get(mode, "rows")))
     args = TrainingArguments(output_dir=os.path.join("/tmp", f"sftgpu-{name}-{mode}"), max_steps=steps, per_device_train_batch_size=bs,
                              learning_rate=1e-5, bf16=(dev == "cuda"), logging_steps=1000, save_strategy="no", report_to=[],
                              gradient_checkpointing=True, use_cpu=(dev == "cpu"), dataloader_num_workers=0, remove_unused_columns=False,

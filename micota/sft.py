@@ -4,20 +4,20 @@
 
 # %% ../nbs/05_sft.ipynb #74308e48
 from __future__ import annotations
-import bisect, contextlib, importlib.util, json, os, shutil, socket, subprocess, sys, time, warnings
+import contextlib, importlib.util, json, os, shutil, socket, subprocess, sys, time, warnings
 from collections import Counter
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .core import RecordError, jsonl_files, write_json, write_jsonl, set_threads, package_versions, coerce_field
+from .core import (RecordError, jsonl_files, write_json, write_jsonl, set_threads, package_versions,
+                         opt, make_config, check_config, config_options)
 from .models import resolve_model
 
 # %% auto #0
-__all__ = ['CHAT_MARKERS', 'PAD_CANDIDATES', 'KNOWN_PACKING_BACKENDS', 'STRATEGIES', 'sft_record', 'load_sft_data',
-           'end_of_turn_token', 'ensure_pad_token', 'tokenize_sft', 'pack_bfd', 'pack_examples', 'SFTCollator',
-           'packing_is_exact', 'SFTRunConfig', 'sft_config', 'sft_config_from_preset', 'check_lora_targets',
-           'plot_loss', 'train_sft', 'generate_greedy', 'accelerate_config', 'check_accelerate_config',
-           'launch_command', 'sft_cli']
+__all__ = ['CHAT_MARKERS', 'PAD_CANDIDATES', 'LAYOUTS', 'KNOWN_PACKING_BACKENDS', 'STRATEGIES', 'sft_record', 'load_sft_data',
+           'end_of_turn_token', 'ensure_pad_token', 'tokenize_sft', 'pack_sft', 'SFTCollator', 'packing_is_exact',
+           'SFTRunConfig', 'sft_config', 'sft_config_from_preset', 'check_lora_targets', 'plot_loss', 'train_sft',
+           'generate_greedy', 'accelerate_config', 'check_accelerate_config', 'launch_command', 'sft_cli']
 
 # %% ../nbs/05_sft.ipynb #39ef36bd
 CHAT_MARKERS = ("<|im_start|>", "<|start_header_id|>", "<｜User｜>", "<|user|>", "[INST]", "<start_of_turn>")
@@ -161,67 +161,39 @@ def tokenize_sft(records:list, # normal-form records (`sft_record`, `load_sft_da
                  "tokens": sum(len(e["input_ids"]) for e in out), "response_tokens": sum(len(e["labels"]) - e["labels"].count(-100) for e in out)}
 
 # %% ../nbs/05_sft.ipynb #9124930c
-def pack_bfd(lengths:list, # length of each example
-             capacity:int, # tokens a bin holds
-            ) -> list[list[int]]:
-    "Best-fit-decreasing bins of example indices, each summing to at most `capacity`."
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    bins, free = [], []  # free: sorted (space left, bin index)
-    for i in order:
-        n = lengths[i]
-        if n > capacity: raise ValueError(f"example {i} has {n} tokens, more than a bin of {capacity}")
-        k = bisect.bisect_left(free, (n, -1))
-        if k < len(free):
-            space, b = free.pop(k); bins[b].append(i); bisect.insort(free, (space - n, b))
-        else:
-            bins.append([i]); bisect.insort(free, (capacity - n, len(bins) - 1))
-    return bins
-
-def pack_examples(examples:list, # `{input_ids, labels}` dicts (`tokenize_sft`)
-                  max_length:int, # tokens per packed row
-                 ) -> list[dict]:
-    "Rows of whole examples, best-fit decreasing, each with `seq_lengths` (its samples' lengths)."
-    bins = pack_bfd([len(e["input_ids"]) for e in examples], max_length)
-    return [{"input_ids": [t for i in b for t in examples[i]["input_ids"]],
-             "labels": [t for i in b for t in examples[i]["labels"]],
-             "seq_lengths": [len(examples[i]["input_ids"]) for i in b]} for b in bins]
+def pack_sft(examples:list, # `{input_ids, labels}` dicts (`tokenize_sft`)
+             max_length:int, # tokens per packed row
+            ):
+    "A `datasets.Dataset` of rows of whole examples, best-fit decreasing (trl's `pack_dataset`), with `seq_lengths`."
+    from datasets import Dataset
+    from trl import pack_dataset
+    if long := [i for i, e in enumerate(examples) if len(e["input_ids"]) > max_length]:
+        raise ValueError(f"example {long[0]} has {len(examples[long[0]]['input_ids'])} tokens, more than a row of {max_length}")
+    ds = Dataset.from_dict({"input_ids": [e["input_ids"] for e in examples], "labels": [e["labels"] for e in examples]})
+    return pack_dataset(ds, max_length, strategy="bfd", map_kwargs={"batch_size": None})
 
 # %% ../nbs/05_sft.ipynb #9355c183
+LAYOUTS = ("padded", "rows", "flat")
+
 @dataclass
 class SFTCollator:
-    "Batch tokenised SFT examples: packed rows with per-sample `position_ids` (no attention mask), or padded rows."
+    "trl's `DataCollatorForLanguageModeling` in one of micota's layouts: `padded`, packed `rows` or one `flat` row."
     pad_id:int                      # the pad token id (never EOS: labels are built from lengths, not from pad ids)
-    pad_to_multiple_of:int|None = None
-    flatten:bool = False            # packed: the whole batch as one row plus `cu_seq_lens_*` (flash-attention varlen)
+    layout:str = "padded"           # `padded`, `rows` (packed, one row a bin) or `flat` (packed, one row a batch)
     count_tokens:bool = False       # add `num_real_tokens` (micota's trainer pops it before the forward)
 
+    def __post_init__(self):
+        if self.layout not in LAYOUTS: raise ValueError(f"layout={self.layout!r}: choose one of {', '.join(LAYOUTS)}")
+        from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+        self._trl = DataCollatorForLanguageModeling(pad_token_id=self.pad_id, padding_free=self.layout == "flat",
+                                                    return_position_ids=self.layout == "rows")
+
     def __call__(self, items:list[dict]) -> dict:
-        import torch
-        packed = any("seq_lengths" in it for it in items)
-        rows, labs, poss, real = [], [], [], 0
-        for it in items:
-            ids, lab = list(it["input_ids"]), list(it["labels"])
-            if len(ids) != len(lab): raise ValueError(f"input_ids and labels differ in length ({len(ids)} vs {len(lab)})")
-            seqs = list(it.get("seq_lengths") or [len(ids)])
-            if sum(seqs) != len(ids): raise ValueError(f"seq_lengths add up to {sum(seqs)}, the row has {len(ids)} tokens")
-            start = 0
-            for n in seqs: lab[start] = -100; start += n  # a sample's first token is never predicted from the one before
-            rows.append(ids); labs.append(lab); poss.append([p for n in seqs for p in range(n)]); real += len(ids)
-        if packed and self.flatten:
-            rows, labs, poss = [sum(rows, [])], [sum(labs, [])], [sum(poss, [])]
-        L = max(map(len, rows))
-        if self.pad_to_multiple_of: L = -(-L // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        pad = lambda xs, v: torch.tensor([x + [v]*(L - len(x)) for x in xs], dtype=torch.long)
-        out = {"input_ids": pad(rows, self.pad_id), "labels": pad(labs, -100)}
-        if packed:
-            out["position_ids"] = pad(poss, 0)  # padding: length-1 "samples" at position 0, labels -100
-            if self.flatten:
-                starts = [i for i, p in enumerate(poss[0]) if p == 0] + list(range(len(poss[0]), L))
-                cu = torch.tensor(starts + [L], dtype=torch.int32)
-                out.update(cu_seq_lens_q=cu, cu_seq_lens_k=cu, max_length_q=int(cu.diff().max()), max_length_k=int(cu.diff().max()))
-        else:
-            out["attention_mask"] = pad([[1]*len(r) for r in rows], 0)
-        if self.count_tokens: out["num_real_tokens"] = real
+        out = self._trl([{k: it[k] for k in ("input_ids", "labels", "seq_lengths") if k in it} for it in items])
+        if self.layout == "rows":  # trl keeps an all-ones mask, which hides the packing from transformers
+            del out["attention_mask"]
+            out["labels"][out["position_ids"] == 0] = -100  # a sample's first token is never predicted from the one before
+        if self.count_tokens: out["num_real_tokens"] = sum(len(it["input_ids"]) for it in items)
         return out
 
 # %% ../nbs/05_sft.ipynb #26d38069
@@ -230,6 +202,7 @@ KNOWN_PACKING_BACKENDS = ("sdpa", "eager", "flex_attention", "flash_attention_2"
 def packing_is_exact(model, # a causal LM, on the device it will train on
                      flatten:bool=False, # check the flattened one-row layout (flash attention)
                      autocast_dtype=None, # e.g. `torch.bfloat16`: run under autocast, as training will
+                     collator=None, # the collator to check (default: `SFTCollator` in the `rows` or `flat` layout)
                     ) -> bool:
     "Does a packed batch give every sample the logits it gets alone, with this model and attention backend?"
     import torch
@@ -237,8 +210,9 @@ def packing_is_exact(model, # a causal LM, on the device it will train on
     vocab = model.get_input_embeddings().num_embeddings
     g = torch.Generator().manual_seed(0)
     seqs = [torch.randint(0, vocab, (n,), generator=g).tolist() for n in (7, 12, 5)]
-    batch = SFTCollator(pad_id=0, flatten=flatten)([{"input_ids": seqs[0] + seqs[1], "labels": seqs[0] + seqs[1], "seq_lengths": [7, 12]},
-                                                    {"input_ids": seqs[2], "labels": seqs[2], "seq_lengths": [5]}])
+    col = collator or SFTCollator(pad_id=0, layout="flat" if flatten else "rows")
+    batch = col([{"input_ids": seqs[0] + seqs[1], "labels": seqs[0] + seqs[1], "seq_lengths": [7, 12]},
+                 {"input_ids": seqs[2], "labels": seqs[2], "seq_lengths": [5]}])
     was_training = model.training; model.eval()
     ctx = torch.autocast(dev.type, dtype=autocast_dtype) if autocast_dtype is not None else contextlib.nullcontext()
     try:
@@ -260,64 +234,69 @@ def packing_is_exact(model, # a causal LM, on the device it will train on
 class SFTRunConfig:
     "Settings of one SFT run; the defaults are the paper's (full FT, lr 1e-5, 2 epochs, cosine, max length 16,384)."
     lora: bool = False                  # train a LoRA adapter (merged into the final model) instead of every weight
-    lora_r: int = 16                    # LoRA rank
-    lora_alpha: int = 32                # LoRA scale numerator
-    lora_dropout: float = 0.05
+    lora_r: int = opt(16, ge=1)         # LoRA rank
+    lora_alpha: int = opt(32, ge=1)     # LoRA scale numerator
+    lora_dropout: float = opt(0.05, ge=0, lt=1)  # dropout on the LoRA branch
     lora_targets: str = "all-linear"    # comma-separated module names (`q_proj,v_proj`) or `all-linear`
-    learning_rate: float = 1e-5
-    epochs: float = 2.0
-    max_steps: int = -1                 # > 0: stop after this many optimizer steps (overrides `epochs`)
+    learning_rate: float = opt(1e-5, gt=0)  # peak learning rate
+    epochs: float = opt(2.0, gt=0)      # passes over the data (unless `max_steps` > 0)
+    max_steps: int = opt(-1, ge=-1)     # > 0: stop after this many optimizer steps (overrides `epochs`)
     scheduler: str = "cosine"           # any transformers `lr_scheduler_type`
-    warmup_ratio: float = 0.03          # fraction of the steps spent warming up
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    batch_size: int = 1                 # per device: packed rows of up to `max_length` tokens, or padded samples
-    grad_accum: int = 16                # gradient accumulation steps
-    max_length: int = 16384             # longest example (prompt + response), and the length of a packed row
-    packing: str = "auto"               # `auto` (packed where checked exact, else padded by length), `on`, `off`
+    warmup_ratio: float = opt(0.03, ge=0, lt=1)  # fraction of the steps spent warming up
+    weight_decay: float = opt(0.0, ge=0)  # AdamW weight decay
+    max_grad_norm: float = opt(1.0, ge=0)  # gradient clipping (0: none)
+    batch_size: int = opt(1, ge=1)      # per device: packed rows of up to `max_length` tokens, or padded samples
+    grad_accum: int = opt(16, ge=1)     # gradient accumulation steps
+    max_length: int = opt(16384, ge=1)  # longest example (prompt + response), and the length of a packed row
+    packing: str = opt("auto", choices=("auto", "on", "off"))  # `auto`: packed where checked exact, else padded by length
     group_by_length: bool = True        # padded batches: group samples of similar length (less padding)
-    overlong: str = "drop"              # examples past `max_length`: `drop`, `truncate` (loses the EOS), `error`
+    overlong: str = opt("drop", choices=("drop", "truncate", "error"))  # examples past `max_length` (`truncate` loses the EOS)
     attn_implementation: str = "auto"   # `auto` (flash_attention_2 on CUDA if installed, else sdpa), `sdpa`, `eager`, `flex_attention`, ...
-    dtype: str = "auto"                 # weights: `auto` (bf16 for LoRA on CUDA, else fp32), `float32`, `bfloat16`, `float16`
-    mixed_precision: str = "auto"       # `auto` (bf16 on CUDA, fp16 where bf16 is missing, none on CPU), `bf16`, `fp16`, `no`
-    gradient_checkpointing: str = "auto"  # `auto` (on with CUDA), `on`, `off`
+    dtype: str = opt("auto", choices=("auto", "float32", "bfloat16", "float16"))  # weights: `auto` is bf16 for LoRA on CUDA, else fp32
+    mixed_precision: str = opt("auto", choices=("auto", "bf16", "fp16", "no"))  # `auto`: bf16 on CUDA (fp16 without bf16), none on CPU
+    gradient_checkpointing: str = opt("auto", choices=("auto", "on", "off"))  # `auto`: on with CUDA
     from_scratch: bool = False          # re-initialise the weights from the model's config before training
-    seed: int = 0
-    save_steps: int = 200               # checkpoint every this many steps
-    save_total_limit: int = 2           # checkpoints kept
-    logging_steps: int = 10
-    resume: str = "auto"                # `auto` (continue from the last checkpoint if there is one), `yes`, `no`
+    seed: int = 0                       # random seed (weights of `from_scratch`, data order)
+    save_steps: int = opt(200, ge=1)    # checkpoint every this many steps
+    save_total_limit: int = opt(2, ge=1)  # checkpoints kept
+    logging_steps: int = opt(10, ge=1)  # log the loss every this many steps
+    resume: str = opt("auto", choices=("auto", "yes", "no"))  # `auto`: continue from the last checkpoint if there is one
     report_to: str = "none"             # `none`, `tensorboard`, `wandb`, ... (comma-separated)
-    threads: int = 0                    # torch threads on CPU (0: micota's default)
-    trust_remote_code: bool = False
+    threads: int = opt(0, ge=0)         # torch threads on CPU (0: micota's default)
+    trust_remote_code: bool = False     # let transformers run the model folder's own code
     overwrite: bool = False             # replace an existing `final/` model
 
-_CHOICES = dict(packing=("auto", "on", "off"), overlong=("drop", "truncate", "error"), dtype=("auto", "float32", "bfloat16", "float16"),
-                mixed_precision=("auto", "bf16", "fp16", "no"), gradient_checkpointing=("auto", "on", "off"), resume=("auto", "yes", "no"))
+# %% ../nbs/05_sft.ipynb #0ab727cc
+def _read_settings(path) -> dict:
+    "A flat YAML mapping of SFT settings; errors name the file."
+    import yaml
+    p = Path(path)
+    if not p.is_file(): raise FileNotFoundError(f"{p}: no such SFT config file")
+    try: d = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e: raise ValueError(f"{p}: not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(d, dict): raise ValueError(f"{p}: an SFT config file is a mapping of settings")
+    return d
+
+def _settings(values:dict, where:str, base=None) -> SFTRunConfig:
+    "`make_config` with micota sft's wording for an unknown or a closed-choice setting."
+    known = {f.name: f for f in fields(SFTRunConfig)}
+    if bad := sorted(set(values) - set(known)):
+        raise ValueError(f"{where}unknown SFT setting(s) {', '.join(bad)}; settings: {', '.join(known)}")
+    for k, v in values.items():
+        if (ok := known[k].metadata.get("choices")) and v not in ok:
+            raise ValueError(f"{where}SFT setting {k}={v!r}: choose one of {', '.join(ok)}")
+    return make_config(SFTRunConfig, values, f"{where}SFT setting ", base=base)
 
 def sft_config(cfg:SFTRunConfig|dict|str|None=None, # a config, a dict of overrides, or a YAML file of them
                **overrides, # field overrides (`None` values are ignored)
               ) -> SFTRunConfig:
     "A checked `SFTRunConfig`: the defaults, then `cfg`, then keyword overrides."
-    if isinstance(cfg, (str, Path)):
-        import yaml
-        p = Path(cfg)
-        if not p.is_file(): raise FileNotFoundError(f"{p}: no such SFT config file")
-        try: cfg = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e: raise ValueError(f"{p}: not valid YAML: {e}") from None
-        if not isinstance(cfg, dict): raise ValueError(f"{p}: an SFT config file is a mapping of settings")
-    base = asdict(cfg) if isinstance(cfg, SFTRunConfig) else dict(cfg or {})
-    values = {**base, **{k: v for k, v in overrides.items() if v is not None}}
-    known = {f.name: f for f in fields(SFTRunConfig)}
-    if bad := sorted(set(values) - set(known)): raise ValueError(f"unknown SFT setting(s) {', '.join(bad)}; settings: {', '.join(known)}")
-    c = SFTRunConfig(**{k: coerce_field(known[k], v, "SFT setting") for k, v in values.items()})
-    for k, ok in _CHOICES.items():
-        if getattr(c, k) not in ok: raise ValueError(f"SFT setting {k}={getattr(c, k)!r}: choose one of {', '.join(ok)}")
-    for k in ("max_length", "batch_size", "grad_accum", "lora_r", "save_steps", "logging_steps"):
-        if getattr(c, k) < 1: raise ValueError(f"SFT setting {k} must be at least 1, got {getattr(c, k)}")
-    if c.learning_rate <= 0: raise ValueError(f"learning_rate must be positive, got {c.learning_rate}")
-    if not 0 <= c.warmup_ratio < 1: raise ValueError(f"warmup_ratio is a fraction of the steps, in [0, 1): got {c.warmup_ratio}")
-    if c.max_steps <= 0 and c.epochs <= 0: raise ValueError("give epochs > 0 or max_steps > 0")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(cfg, SFTRunConfig): base = check_config(cfg, "SFT setting ")
+    else:
+        vals, where = (_read_settings(cfg), f"{cfg}: ") if isinstance(cfg, (str, Path)) else (dict(cfg or {}), "")
+        base = _settings({k: v for k, v in vals.items() if k not in given}, where)
+    c = _settings(given, "", base=base)
     if c.lora and c.from_scratch: raise ValueError("lora with from_scratch: a LoRA adapter needs trained base weights")
     return c
 
@@ -509,13 +488,13 @@ def train_sft(model:str, # registry name (`1.5B`, `tiny-s`), model folder or Hub
                                                      "use packing=auto (padded batches) or another attn_implementation")
             warnings.warn(f"attention {rt['attn']!r} does not keep packed samples apart here: padded batches grouped by length instead")
             packed = False
-    from datasets import Dataset
-    if packed: rows = pack_examples(examples, cfg.max_length)
+    if packed: rows = pack_sft(examples, cfg.max_length)
     else:
-        rows = [{"input_ids": e["input_ids"], "labels": e["labels"], "length": len(e["input_ids"])} for e in examples]
+        from datasets import Dataset
+        rows = Dataset.from_list([{"input_ids": e["input_ids"], "labels": e["labels"], "length": len(e["input_ids"])} for e in examples])
         if cfg.group_by_length: args.train_sampling_strategy = "group_by_length"
-    collator = SFTCollator(pad_id=pad_id, flatten=packed and rt["flatten"], count_tokens=True)
-    trainer = _trainer_class()(model=m, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok,
+    collator = SFTCollator(pad_id=pad_id, layout=("flat" if rt["flatten"] else "rows") if packed else "padded", count_tokens=True)
+    trainer = _trainer_class()(model=m, args=args, train_dataset=rows, processing_class=tok,
                                data_collator=collator, peft_config=peft_config, callbacks=callbacks)
     t0 = time.time()
     result = trainer.train(resume_from_checkpoint=resume_from)
@@ -599,37 +578,44 @@ def launch_command(cli_args:list[str], # `micota sft` arguments for each process
             "--mixed_precision", mixed_precision, "--main_process_port", str(_free_port()), "-m", "micota.sft", *cli_args]
 
 # %% ../nbs/05_sft.ipynb #fb65b8db
+if __name__ == "__main__" and getattr(globals().get("__spec__"), "name", None) == "micota.sft":
+    from micota.core import cli_parser, call_cli
+    import micota.sft as _sft
+    try: call_cli(_sft.sft_cli, vars(cli_parser(_sft.sft_cli, prog="micota sft").parse_args()))
+    except (ValueError, OSError) as e:  # bad input: one line, as `micota sft` gives it (MICOTA_DEBUG=1: the traceback)
+        if os.environ.get("MICOTA_DEBUG"): raise
+        raise SystemExit(f"micota sft: error: {e}") from None
+    raise SystemExit(0)
+
+# %% ../nbs/05_sft.ipynb #934dc60f
+def _given(cfg:SFTRunConfig) -> dict:
+    "The fields of `cfg` that differ from `SFTRunConfig`'s defaults, in field order."
+    d = SFTRunConfig()
+    return {f.name: getattr(cfg, f.name) for f in fields(cfg) if getattr(cfg, f.name) != getattr(d, f.name)}
+
+def _as_options(values:dict) -> list[str]:
+    "Settings as `micota sft` options: `{lora: True, max_steps: 3}` -> `--lora --max_steps 3`."
+    out = []
+    for k, v in values.items(): out += [f"--{k}"] if v is True else [f"--{k}", str(v).lower() if isinstance(v, bool) else str(v)]
+    return out
+
+# %% ../nbs/05_sft.ipynb #a9d55e77
 @call_parse
+@config_options(SFTRunConfig)
 def sft_cli(model:Param("registry name (1.5B, tiny-s), model folder or Hub id", str, required=True)=None,
             data:Param("SFT data: a curated stage folder, a folder of JSONL shards, or a JSONL file", str, required=True)=None,
             out:Param("the stage folder to write (final/, adapter/, checkpoints/, loss.png, metrics.json)", str, required=True)=None,
-            lora:bool=False, # train a LoRA adapter (merged into `final/`) instead of every weight
-            max_steps:int=None, # stop after this many optimizer steps (default: `epochs`)
-            epochs:float=None, # passes over the data (default 2)
-            learning_rate:float=None, # peak learning rate (default 1e-5)
-            max_length:int=None, # longest example, prompt and response (default 16384)
-            batch_size:int=None, # per device: packed rows or padded samples (default 1)
-            grad_accum:int=None, # gradient accumulation steps (default 16)
-            packing:Param("packed rows where checked exact", str, choices=["auto", "on", "off"])=None,
-            resume:Param("continue from the last checkpoint", str, choices=["auto", "yes", "no"])=None,
-            report_to:str=None, # `none`, `tensorboard`, `wandb`, ... (comma-separated)
-            seed:int=None, # random seed (default 0)
-            config:str=None, # YAML file of further `SFTRunConfig` settings
-            overwrite:bool=False, # replace an existing `final/` model
+            cfg:SFTRunConfig=None, # the settings: every `SFTRunConfig` field is an option
+            config:str=None, # a flat YAML file of `SFTRunConfig` fields (options given here win)
             num_processes:int=1, # processes, one per GPU; > 1 re-launches through `accelerate launch`
             strategy:Param("multi-GPU strategy", str, choices=list(STRATEGIES))="ddp",
             dry_run:bool=False, # print the `accelerate launch` command and exit
            ):
     "Fine-tune a model (the TA or the student) on SFT data; prints the final model folder."
-    vals = dict(lora=lora or None, max_steps=max_steps, epochs=epochs, learning_rate=learning_rate, max_length=max_length,
-                batch_size=batch_size, grad_accum=grad_accum, packing=packing, resume=resume, report_to=report_to, seed=seed,
-                overwrite=overwrite or None)
+    given = _given(cfg if cfg is not None else SFTRunConfig())
+    run_cfg = sft_config(config, **given)  # refuses bad settings before anything starts
     if num_processes > 1 and "WORLD_SIZE" not in os.environ:
-        sft_config(config, **vals)  # refuse bad settings before starting N processes
-        argv = ["--model", model, "--data", data, "--out", out] + (["--config", config] if config else [])
-        for k, v in vals.items():
-            if v is None: continue
-            argv += [f"--{k}"] if isinstance(v, bool) else [f"--{k}", str(v)]
+        argv = ["--model", model, "--data", data, "--out", out] + (["--config", config] if config else []) + _as_options(given)
         cmd = launch_command(argv, num_processes, strategy)
         if dry_run: print(" ".join(cmd)); return cmd
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_package_dir().parent), os.environ.get("PYTHONPATH", "")])}
@@ -637,6 +623,6 @@ def sft_cli(model:Param("registry name (1.5B, tiny-s), model folder or Hub id", 
         if r.returncode: raise SystemExit(r.returncode)
         final = Path(out)/"final"; print(final); return final
     if dry_run: print("one process: nothing to launch"); return None
-    final = train_sft(model, data, out, cfg=config, **vals)
+    final = train_sft(model, data, out, cfg=run_cfg)
     if int(os.environ.get("RANK", 0)) == 0: print(final)
     return final

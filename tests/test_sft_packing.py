@@ -1,4 +1,7 @@
-"""Packing keeps samples apart (same per-sample loss packed or alone), and only response tokens carry loss."""
+"""Packing keeps samples apart (same per-sample loss packed or alone), and only response tokens carry loss.
+
+The bins are trl's `pack_dataset` (bfd) and the batches trl's `DataCollatorForLanguageModeling` (micota's `pack_sft`,
+`SFTCollator`): `flatten=True` is trl's padding-free layout, `flatten=False` micota's one-row-a-bin layout over it."""
 import pytest
 from micota.core import set_threads
 
@@ -7,7 +10,9 @@ set_threads()
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from micota.tiny import build_tiny_model
-from micota.sft import SFTCollator, pack_examples, sft_record, tokenize_sft
+from micota.sft import SFTCollator, pack_sft, sft_record, tokenize_sft
+
+def pack_examples(examples, max_length): return list(pack_sft(examples, max_length))  # rows as dicts
 
 RECORDS = [sft_record(r) for r in [
     {"prompt": "Compute 12 + 30.\nPlease reason step by step.", "completion": "12 + 30 = 42. So the answer is \\boxed{42}."},
@@ -40,8 +45,9 @@ def per_sample_nll(model, batch, spans):
 def test_packed_loss_equals_each_sample_alone(tiny, attn, flatten):
     path, tok, examples, _ = tiny
     model = AutoModelForCausalLM.from_pretrained(path, attn_implementation=attn).eval()
-    col = SFTCollator(pad_id=tok.pad_token_id, flatten=flatten)
-    alone = [per_sample_nll(model, col([e]), [(0, 0, len(e["input_ids"]))])[0] for e in examples]
+    col = SFTCollator(pad_id=tok.pad_token_id, layout="flat" if flatten else "rows")
+    one = SFTCollator(pad_id=tok.pad_token_id)  # an example alone: a padded batch of one
+    alone = [per_sample_nll(model, one([e]), [(0, 0, len(e["input_ids"]))])[0] for e in examples]
     rows = pack_examples(examples, max_length=2 * max(len(e["input_ids"]) for e in examples))
     assert len(rows) < len(examples)  # something was really packed
     batch = col(rows)
@@ -68,7 +74,7 @@ def test_packed_batch_loss_equals_padded_batch_loss(tiny):
     col = SFTCollator(pad_id=tok.pad_token_id)
     with torch.no_grad():
         padded = model(**col(examples), use_cache=False).loss.item()
-        packed = model(**col(pack_examples(examples, 512)), use_cache=False).loss.item()
+        packed = model(**SFTCollator(pad_id=tok.pad_token_id, layout="rows")(pack_examples(examples, 512)), use_cache=False).loss.item()
     assert packed == pytest.approx(padded, rel=1e-5)
 
 def test_only_response_tokens_carry_loss(tiny):
@@ -82,7 +88,7 @@ def test_only_response_tokens_carry_loss(tiny):
     # the multi-turn record: its earlier assistant turn ("42") is context, not target
     assert tok.decode([t for t in examples[1]["labels"] if t != -100]).startswith("81 - 9")
     # packed: labels kept are exactly the responses, and no sample's first token is a target
-    batch = SFTCollator(pad_id=tok.pad_token_id)(pack_examples(examples, 512))
+    batch = SFTCollator(pad_id=tok.pad_token_id, layout="rows")(pack_examples(examples, 512))
     kept = sorted(t for t in batch["labels"].flatten().tolist() if t != -100)
     assert kept == sorted(t for e in examples for t in e["labels"] if t != -100)
     starts = batch["position_ids"] == 0
@@ -96,3 +102,12 @@ def test_pad_is_never_eos_and_padding_carries_no_loss(tiny):
     assert (batch["labels"][batch["attention_mask"] == 0] == -100).all()
     eos = tok.convert_tokens_to_ids("<|im_end|>")
     assert (batch["labels"] == eos).sum().item() >= len(examples)  # every response's EOS is a target
+
+def test_trl_rows_with_a_mask_leak_so_micota_drops_it(tiny):
+    "Why micota's `rows` layout is not trl's `return_position_ids=True`: with trl's all-ones mask, packed samples see each other."
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+    from micota.sft import packing_is_exact
+    path, tok, _, _ = tiny
+    model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="sdpa").eval()
+    assert packing_is_exact(model, collator=SFTCollator(pad_id=0, layout="rows"))
+    assert not packing_is_exact(model, collator=DataCollatorForLanguageModeling(pad_token_id=0, return_position_ids=True))
