@@ -13,7 +13,7 @@ from importlib import metadata
 __all__ = ['PAPER_PROMPT', 'default_threads', 'set_threads', 'micota_home', 'RecordError', 'iter_jsonl', 'read_jsonl',
            'jsonl_files', 'read_records', 'write_jsonl', 'write_json', 'opt', 'field_docs', 'coerce_field',
            'check_field', 'make_config', 'check_config', 'config_options', 'cli_parser', 'inspect_params', 'call_cli',
-           'package_versions', 'RunDir']
+           'read_settings', 'package_versions', 'RunDir']
 
 # %% ../nbs/00_core.ipynb #f4da727a
 def default_threads() -> int:
@@ -265,7 +265,21 @@ def call_cli(func, # a CLI function
     conf = getattr(func, "__micota_config__", None)
     if conf is None: return func(**args)
     given = {k[4:]: args.pop(k) for k in list(args) if k.startswith("cfg.")}
-    return func(**args, cfg=make_config(conf[0], given, "option --"))
+    base = None  # a `--config FILE` of settings sits under the options typed on the command line
+    if args.get("config") and "config" in inspect_params(func):
+        base = make_config(conf[0], read_settings(args["config"]), f"{args['config']}: ")
+    return func(**args, cfg=make_config(conf[0], given, "option --", base=base))
+
+def read_settings(path, # a YAML file: a flat mapping of one stage's settings
+                 ) -> dict:
+    "The settings in a YAML file, refusing a missing file, bad YAML or anything but a mapping, naming the file."
+    import yaml
+    p = Path(path)
+    if not p.is_file(): raise FileNotFoundError(f"{p}: no such settings file")
+    try: vals = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e: raise ValueError(f"{p}: not valid YAML: {e}") from None
+    if not isinstance(vals, dict): raise ValueError(f"{p}: a settings file is a mapping of setting: value")
+    return vals
 
 # %% ../nbs/00_core.ipynb #20e2c039
 _PKGS = ("micota", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "vllm", "math-verify", "sympy")

@@ -612,10 +612,10 @@ def sft_cli(model:Param("registry name (1.5B, tiny-s), model folder or Hub id", 
             dry_run:bool=False, # print the `accelerate launch` command and exit
            ):
     "Fine-tune a model (the TA or the student) on SFT data; prints the final model folder."
-    given = _given(cfg if cfg is not None else SFTRunConfig())
-    run_cfg = sft_config(config, **given)  # refuses bad settings before anything starts
-    if num_processes > 1 and "WORLD_SIZE" not in os.environ:
-        argv = ["--model", model, "--data", data, "--out", out] + (["--config", config] if config else []) + _as_options(given)
+    # `micota sft` hands over `cfg` with the --config file under the typed options; from Python, `config` alone may come
+    run_cfg = sft_config(cfg) if cfg is not None else sft_config(config)  # refuses bad settings before anything starts
+    if num_processes > 1 and "WORLD_SIZE" not in os.environ:  # each process gets the resolved settings, not the file
+        argv = ["--model", model, "--data", data, "--out", out] + _as_options(_given(run_cfg))
         cmd = launch_command(argv, num_processes, strategy)
         if dry_run: print(" ".join(cmd)); return cmd
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_package_dir().parent), os.environ.get("PYTHONPATH", "")])}
