@@ -14,7 +14,7 @@ from .core import RecordError, jsonl_files, read_jsonl, write_jsonl, write_json
 # %% auto #0
 __all__ = ['EVAL_ORDER', 'CONVENTIONS', 'DEFAULT_CONVENTION', 'MAX_ANSWER_CHARS', 'DEFAULT_TIMEOUT', 'GRACE', 'WORKER_MEMORY_MB',
            'canonical_source', 'last_boxed', 'clean_answer', 'gold_answer', 'extract_answer', 'is_equiv',
-           'grade_records', 'read_generations', 'grade_file', 'pass_at_k', 'summarize', 'summary_table', 'grade_cli']
+           'grade_records', 'grade_file', 'pass_at_k', 'summarize', 'summary_table', 'grade_cli']
 
 # %% ../nbs/02_grade.ipynb #124d7cef
 EVAL_ORDER = ("aime24", "amc23", "olympiadbench", "math500", "gsm8k")  # the paper's five, in its table order
@@ -444,18 +444,7 @@ def grade_records(records:list, # generation records: `completion`, gold `answer
     return out
 
 # %% ../nbs/02_grade.ipynb #e33d4aca
-def read_generations(path, # a JSONL file or a folder of JSONL shards
-                    ) -> list[dict]:
-    "Generation records from a file or folder; a record without `completion` or gold `answer` is refused, naming file and line."
-    out = []
-    for f in jsonl_files(path):
-        recs = read_jsonl(f)
-        lines = [n for n, l in enumerate(open(f, encoding="utf-8"), 1) if l.strip()]
-        for r, n in zip(recs, lines):
-            why = _record_problem(r)
-            if why: raise RecordError(f"{f}:{n}: {why}")
-            out.append(r)
-    return out
+from .records import read_generations  # the one reader of generation shards: a torn last line skipped, anything else bad refused
 
 def grade_file(in_path, # a JSONL file or a folder of shards of generation records
                out_path, # where to write the graded records (JSONL, written atomically)
@@ -463,7 +452,7 @@ def grade_file(in_path, # a JSONL file or a folder of shards of generation recor
     "Grade a file or folder of generations into one graded JSONL file; returns the graded records."
     if Path(out_path).resolve() in {f.resolve() for f in jsonl_files(in_path)}:
         raise ValueError(f"{out_path}: would overwrite its own input")
-    graded = grade_records(read_generations(in_path), timeout=timeout, workers=workers, **kwargs)
+    graded = grade_records(read_generations(in_path, need_answer=True), timeout=timeout, workers=workers, **kwargs)
     write_jsonl(out_path, graded)
     return graded
 

@@ -84,7 +84,7 @@ def test_vllm_matches_transformers(tmp_path):
     res = subprocess.run([str(VENV_PY), str(tmp_path/"run_vllm.py"), args], capture_output=True, text=True,
                          env=env, cwd=tmp_path, timeout=600)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-6000:]
-    from micota.generate import read_generations
+    from micota.records import read_generations
     vl = sorted(read_generations(tmp_path/"vllm"), key=lambda r: int(r["problem_id"][1:]))
     assert [r["backend"] for r in vl] == ["vllm"] * len(problems)
     assert len(vl) == len(hf)
