@@ -22,15 +22,16 @@ VLLM_PART = textwrap.dedent('''
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
     if __name__ == "__main__":
         a = json.loads(sys.argv[1])
-        from micota.generate import VLLMBackend, make_config, _Row
+        from micota.decode import VLLMBackend, Row
+        from micota.generate import generate_config
         from micota.models import resolve_model
-        cfg = make_config(backend="vllm", dtype="float32", vllm_kwargs=dict(enforce_eager=True, max_num_seqs=a["batch"]))
+        cfg = generate_config(backend="vllm", dtype="float32", vllm_kwargs=dict(enforce_eager=True, max_num_seqs=a["batch"]))
         t0 = time.time()
         be = VLLMBackend(resolve_model(a["model"]), cfg, max_model_len=a["max_len"])
         start = time.time() - t0
         for name, sc in a["scenarios"].items():  # one engine for every scenario
-            be.cfg = make_config(cfg, temperature=sc["temperature"], max_new_tokens=sc["new"])
-            rows = [_Row((i, 0), ids, sc["new"], i) for i, ids in enumerate(a["prompts"][:sc["prompts"]])]
+            be.cfg = generate_config(cfg, temperature=sc["temperature"], max_new_tokens=sc["new"])
+            rows = [Row((i, 0), ids, sc["new"], i) for i, ids in enumerate(a["prompts"][:sc["prompts"]])]
             t1 = time.time()
             done = [r for batch in be.run(rows) for r in batch]
             print("RESULT " + json.dumps(dict(scenario=name, start_s=start, gen_s=time.time() - t1, tokens=sum(len(r.out) for r in done))))
@@ -48,13 +49,13 @@ def problems(n:int) -> list:
 def plain_generate(model, tok, prompt_ids:list, new:int, batch:int, temperature:float=0.0, seed:int=0) -> int:
     "Batches in the given order through `model.generate` (left padding); returns tokens generated (to EOS)."
     import torch
-    from micota.generate import _left_pad, _eos_ids
-    eos = _eos_ids(model, tok)
+    from micota.decode import left_pad, eos_ids
+    eos = eos_ids(model, tok)
     total = 0
     torch.manual_seed(seed)
     samp = dict(do_sample=True, temperature=temperature, top_p=1.0, top_k=0) if temperature > 0 else dict(do_sample=False)
     for i in range(0, len(prompt_ids), batch):
-        ids, mask = _left_pad(prompt_ids[i:i + batch], tok.pad_token_id)
+        ids, mask = left_pad(prompt_ids[i:i + batch], tok.pad_token_id)
         with torch.inference_mode():
             out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new, eos_token_id=sorted(eos),
                                  pad_token_id=tok.pad_token_id, **samp)

@@ -31,7 +31,7 @@ def main():
     paths = [a for a in args if a in PATHS] or list(PATHS)
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
-    from micota.generate import hf_decode_batch, hf_static_batch, vllm_available, _Row
+    from micota.decode import hf_decode_batch, hf_static_batch, vllm_available, Row
     dev = "cpu" if tiny else "cuda"
     if not tiny and not torch.cuda.is_available(): sys.exit("no CUDA device: use --tiny for a CPU smoke test")
     prompt_len, new = (16, 8) if tiny else (256, 512)
@@ -55,7 +55,7 @@ def main():
         model.generation_config.eos_token_id = None
         gen = torch.Generator().manual_seed(1)
         prompts = torch.randint(100, vocab - 100, (batch, prompt_len), generator=gen).tolist()
-        rows = lambda: [_Row((i, 0), p, new, 0) for i, p in enumerate(prompts)]
+        rows = lambda: [Row((i, 0), p, new, 0) for i, p in enumerate(prompts)]
         tokens = batch * new
 
         if "plain" in paths:
@@ -67,7 +67,7 @@ def main():
             emit(shape=shape, path="plain model.generate", tok_s=round(tokens / dt, 1), seconds=round(dt, 2))
 
         if "loop" in paths:
-            hf_decode_batch(model, [_Row((0, 0), prompts[0][:32], 8, 0)], set(), 0)  # warm-up
+            hf_decode_batch(model, [Row((0, 0), prompts[0][:32], 8, 0)], set(), 0)  # warm-up
             sync(); t = time.time(); done = hf_decode_batch(model, rows(), set(), 0); sync(); dt = time.time() - t
             assert all(len(r.out) == new for r in done)
             emit(shape=shape, path="micota loop", tok_s=round(tokens / dt, 1), seconds=round(dt, 2))

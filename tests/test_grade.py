@@ -3,7 +3,7 @@ import builtins, json, math, os, re, shutil, subprocess, sys, threading, time
 from pathlib import Path
 import pytest
 from micota.grade import (extract_answer, is_equiv, grade_records, grade_file, pass_at_k, summarize, summary_table,
-                          _verify_in_pool, MAX_ANSWER_CHARS)
+                          verify_in_pool, MAX_ANSWER_CHARS)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,7 +126,7 @@ def test_hung_worker_is_killed_and_replaced():
     "With the worker's own timer off, a hang is ended by killing the worker; the rest of its chunk is graded by a new one."
     items = [(0, "5", "5"), (1, "9", r"9^{9^{9^{9^{9}}}}"), (2, "7", "7"), (3, r"\frac{1}{2}", "0.5")]
     t0 = time.time()
-    res = _verify_in_pool(items, timeout=1.0, workers=1, chunk_size=4, soft=False, grace=0.5)
+    res = verify_in_pool(items, timeout=1.0, workers=1, chunk_size=4, soft=False, grace=0.5)
     print(res, f"{time.time()-t0:.1f}s")
     assert res[1][0] is False and "worker killed" in res[1][1] and res[1][2] <= 1.0 + 1
     assert [res[i][0] for i in (0, 2, 3)] == [True, True, True]
@@ -195,11 +195,11 @@ def test_cli_grades_a_folder_of_shards(tmp_path):
 
 def test_cli_bad_record_names_file_and_line(tmp_path):
     f = tmp_path/"gens.jsonl"
-    f.write_text(json.dumps(dict(completion="1", answer="1")) + "\n\n" + json.dumps(dict(answer="2")) + "\n")
+    f.write_text(json.dumps(dict(problem_id="a", sample=0, completion="1", answer="1")) + "\n\n" + json.dumps(dict(answer="2")) + "\n")
     p = _micota(str(f), "--out", str(tmp_path/"o.jsonl"))
     assert p.returncode != 0 and f"{f}:3" in p.stderr and "completion" in p.stderr
     assert not (tmp_path/"o.jsonl").exists()
 
 def test_grade_file_refuses_to_overwrite_its_input(tmp_path):
-    f = tmp_path/"g.jsonl"; f.write_text(json.dumps(dict(completion="1", answer="1")) + "\n")
+    f = tmp_path/"g.jsonl"; f.write_text(json.dumps(dict(problem_id="a", sample=0, completion="1", answer="1")) + "\n")
     with pytest.raises(ValueError, match="overwrite"): grade_file(f, f)
