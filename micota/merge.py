@@ -298,7 +298,7 @@ def merge_models(base, # base model: registry name, folder
             c = read_config(tmp); c["dtype"] = c["torch_dtype"] = cfg.dtype; write_json(tmp/"config.json", c)
         for i in range(len(tuned)): shutil.rmtree(tmp/f".lora{i}", ignore_errors=True)
         write_json(tmp/"merge.json", {"base": str(base), "tuned": [str(t) for t in tuned], "weights": weights,
-                                      "settings": asdict(cfg), "seconds": round(time.time() - t0, 2)})
+                                      "settings": {**asdict(cfg), "weight": weights}, "seconds": round(time.time() - t0, 2)})
         if out.exists(): shutil.rmtree(out)
         os.replace(tmp, out)
     except BaseException:
@@ -509,9 +509,8 @@ def merge_sweep(base, # base model: registry name or folder
     for d in densities:
         for w in weights:
             label = f"w{w:g}_d{d:g}"; mp = out/"models"/label
-            want = {**asdict(make_config(MergeConfig, {**mcfg, "weight": (w,), "density": d})), "weight": [w]}
+            want = {**asdict(make_config(MergeConfig, {**mcfg, "weight": (w,), "density": d, "overwrite": True})), "weight": [w]}
             have = json.loads((mp/"merge.json").read_text()).get("settings") if (mp/"merge.json").exists() else None
-            if have is not None: have = {**have, "weight": [float(x) for x in have["weight"]]}
             if have != want: merge_models(base_path, tuned, mp, {**mcfg, "weight": (w,), "density": d, "overwrite": True})
             rows.append(measure(mp, label, model="merged", method=cfg.method, weight=w, density=d))
             write_csv(out/"sweep.csv", rows)
