@@ -6,10 +6,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 def _patched_package(tmp:Path) -> Path:
-    "A copy of the package whose GenerateConfig.top_p and SFTRunConfig.warmup_ratio defaults are changed in the source."
+    "A copy of the package whose GenerateConfig.top_p (from DecodeConfig) and SFTRunConfig.warmup_ratio defaults are changed in the source."
     dest = tmp/"pkg"; shutil.copytree(ROOT/"micota", dest/"micota", ignore=shutil.ignore_patterns("assets", "__pycache__"))
     (dest/"micota"/"assets").symlink_to(ROOT/"micota"/"assets")
-    for mod, field, old, new in (("generate", "top_p", "1.0", "0.9"), ("sft", "warmup_ratio", "0.03", "0.07")):
+    for mod, field, old, new in (("decode", "top_p", "1.0", "0.9"), ("sft", "warmup_ratio", "0.03", "0.07")):
         f = dest/"micota"/f"{mod}.py"; src = f.read_text()
         pat = re.compile(rf"^(\s+{field}: float = (?:opt\()?){re.escape(old)}\b", re.M)
         assert len(pat.findall(src)) == 1, f"{f}: no single `{field}` field with default {old}"
