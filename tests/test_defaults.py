@@ -18,7 +18,7 @@ def _patched_package(tmp:Path) -> Path:
 
 def _run(pkg:Path, *code_or_cli) -> str:
     env = {"PYTHONPATH": str(pkg), "PATH": "/usr/bin:/bin", "MICOTA_THREADS": "1"}
-    p = subprocess.run([sys.executable, *code_or_cli], capture_output=True, text=True, env=env, timeout=300)
+    p = subprocess.run([sys.executable, *code_or_cli], capture_output=True, text=True, env=env, timeout=300, cwd=pkg)  # cwd: sys.path[0]
     assert p.returncode == 0, p.stderr[-2000:]
     return p.stdout
 
