@@ -44,7 +44,7 @@ def one(args):
             logits = model(input_ids=ids, use_cache=False).logits
             lp = torch.log_softmax(logits, -1, dtype=torch.float32)  # fp32 log-probs, no second fp32 copy of the logits
             tgt = labels[0, 1:]; keep = tgt != -100
-            nll = -lp[0, :-1][keep].gather(-1, tgt[keep, None])[:, 0]
+            nll = -lp[0, :-1].gather(-1, tgt.clamp(min=0)[:, None])[:, 0][keep]  # gather first: no copy of the log-probs
     dt = time.time() - t
     print(json.dumps(dict(way=args.way, model_rss=base_rss, build_peak=base_peak, peak=peak(), extra=peak() - base_rss,
                           seconds=round(dt, 1), tokens=int(nll.numel()), nll=round(float(nll.float().mean()), 5))))
