@@ -8,7 +8,8 @@ import csv, io, math, os, tempfile, time, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .core import RecordError, read_jsonl, write_json, resolve_model, set_threads, opt, make_config, check_config, config_options, package_versions
+from .core import RecordError, read_jsonl, write_json, set_threads, opt, make_config, check_config, config_options, package_versions
+from .models import resolve_model
 from .sft import load_sft_data, sft_record, tokenize_sft
 
 # %% auto #0
