@@ -303,7 +303,7 @@ def sft_config(cfg:SFTRunConfig|dict|str|None=None, # a config, a dict of overri
 def sft_config_from_preset(preset, # a `micota.presets.Preset`
                            **overrides) -> SFTRunConfig:
     "The SFT settings of a preset (its `sft:` section), then overrides."
-    return sft_config(preset.sft, **overrides)
+    return sft_config(asdict(preset.sft), **overrides)
 
 # %% ../nbs/05_sft.ipynb #90479958
 def _runtime(cfg:SFTRunConfig) -> dict:
