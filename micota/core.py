@@ -277,7 +277,11 @@ def read_settings(path, # a YAML file: a flat mapping of one stage's settings
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(f"{p}: no such settings file")
     try: vals = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as e: raise ValueError(f"{p}: not valid YAML: {e}") from None
+    except UnicodeDecodeError: raise ValueError(f"{p}: not UTF-8 text") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"{p}{where}: not valid YAML ({getattr(e, 'problem', None) or str(e).splitlines()[0]})") from None
     if not isinstance(vals, dict): raise ValueError(f"{p}: a settings file is a mapping of setting: value")
     return vals
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from fastcore.script import call_parse, Param
 from .core import (RecordError, jsonl_files, write_json, write_jsonl, set_threads, package_versions,
-                         opt, make_config, check_config, config_options)
+                         opt, make_config, check_config, config_options, read_settings)
 from .models import resolve_model
 
 # %% auto #0
@@ -267,16 +267,6 @@ class SFTRunConfig:
     overwrite: bool = False             # replace an existing `final/` model
 
 # %% ../nbs/05_sft.ipynb #0ab727cc
-def _read_settings(path) -> dict:
-    "A flat YAML mapping of SFT settings; errors name the file."
-    import yaml
-    p = Path(path)
-    if not p.is_file(): raise FileNotFoundError(f"{p}: no such SFT config file")
-    try: d = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as e: raise ValueError(f"{p}: not valid YAML: {str(e).splitlines()[0]}") from None
-    if not isinstance(d, dict): raise ValueError(f"{p}: an SFT config file is a mapping of settings")
-    return d
-
 def _settings(values:dict, where:str, base=None) -> SFTRunConfig:
     "`make_config` with micota sft's wording for an unknown or a closed-choice setting."
     known = {f.name: f for f in fields(SFTRunConfig)}
@@ -294,7 +284,7 @@ def sft_config(cfg:SFTRunConfig|dict|str|None=None, # a config, a dict of overri
     given = {k: v for k, v in overrides.items() if v is not None}
     if isinstance(cfg, SFTRunConfig): base = check_config(cfg, "SFT setting ")
     else:
-        vals, where = (_read_settings(cfg), f"{cfg}: ") if isinstance(cfg, (str, Path)) else (dict(cfg or {}), "")
+        vals, where = (read_settings(cfg), f"{cfg}: ") if isinstance(cfg, (str, Path)) else (dict(cfg or {}), "")
         base = _settings({k: v for k, v in vals.items() if k not in given}, where)
     c = _settings(given, "", base=base)
     if c.lora and c.from_scratch: raise ValueError("lora with from_scratch: a LoRA adapter needs trained base weights")
