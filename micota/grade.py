@@ -17,7 +17,8 @@ from .data import (BENCHMARKS, PAPER_BENCHMARKS, MAX_ANSWER_CHARS, canonical_sou
 # %% auto #0
 __all__ = ['EVAL_ORDER', 'CONVENTIONS', 'DEFAULT_CONVENTION', 'DEFAULT_TIMEOUT', 'GRACE', 'WORKER_MEMORY_MB', 'extract_answer',
            'quick_verdict', 'as_number', 'within_tolerance', 'is_equiv', 'verify_in_pool', 'GradeConfig',
-           'grade_config', 'default_graded_path', 'grade_file', 'pass_at_k', 'summarize', 'summary_table', 'grade_cli']
+           'grade_config', 'grade_records', 'default_graded_path', 'grade_file', 'pass_at_k', 'summarize',
+           'summary_table', 'grade_cli']
 
 # %% ../nbs/02_grade.ipynb #124d7cef
 EVAL_ORDER = PAPER_BENCHMARKS  # the paper's five, in its table order (one list: `micota.data.PAPER_BENCHMARKS`)
@@ -337,6 +338,44 @@ class GradeConfig:
 def grade_config(**values) -> GradeConfig:
     "A checked `GradeConfig`; a value out of range raises `ValueError` naming it."
     return make_config(GradeConfig, values, "grade setting ")
+
+# %% ../nbs/02_grade.ipynb #616e52a3
+def grade_records(records:list, # generation records: `completion`, gold `answer`, `source`, `finish_reason`
+                  timeout:float=DEFAULT_TIMEOUT, # seconds per item before it is graded wrong
+                  workers:int|None=None, # grading processes (default: one per core; 0: in this process)
+                  chunk_size:int|None=None, # items sent to a worker at once (default: by batch size)
+                  with_seconds:bool=False, # also add `grade_seconds` (time spent comparing)
+                 ) -> list[dict]:
+    "Copies of `records`, in order, each with `pred`, `correct` and `grade_error`; a record's `tolerance` is honoured (see `within_tolerance`)."
+    grade_config(**({"timeout": timeout} if timeout is not None else {}), workers=workers)  # refuse workers=-1, timeout=0
+    out, items = [], []
+    for i, r in enumerate(records):
+        _check_record(i, r)
+        src = r.get("source")
+        pred, why = _extract(r["completion"], src, r.get("finish_reason"))
+        try: gold = gold_answer(r["answer"], src)
+        except ValueError as e: raise RecordError(f"record {i}: {e}") from None
+        g = dict(r, pred=pred, correct=False, grade_error=why)
+        if with_seconds: g["grade_seconds"] = 0.0
+        if pred is not None:
+            if not balanced_braces(pred): g["grade_error"] = "unbalanced braces in the answer"
+            elif within_tolerance(gold, pred, _tolerance(i, r)): g["correct"] = True  # a problem's numeric tolerance
+            elif (quick := quick_verdict(gold, pred)) is not None: g["correct"] = quick  # no sympy, no worker needed
+            else: items.append((i, gold, pred))
+        out.append(g)
+    if workers == 0:
+        _latex_config()
+        ctx = _alarm_handler() if threading.current_thread() is threading.main_thread() else contextlib.nullcontext()
+        with ctx:
+            t_soft = timeout if threading.current_thread() is threading.main_thread() else None
+            res = {}
+            for i, gold, pred in items:
+                t0 = time.monotonic(); ok, err = _timed_equiv(gold, pred, t_soft); res[i] = (ok, err, time.monotonic() - t0)
+    else: res = verify_in_pool(items, timeout, workers, chunk_size)
+    for i, (ok, err, secs) in res.items():
+        out[i].update(correct=bool(ok), grade_error=err)
+        if with_seconds: out[i]["grade_seconds"] = round(secs, 4)
+    return out
 
 # %% ../nbs/02_grade.ipynb #e33d4aca
 from .records import read_generations, in_shard_folder  # the one reader of generation shards: a torn last line skipped, anything else bad refused
