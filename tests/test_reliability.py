@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "MICOTA_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+ENV = {**os.environ, "MICOTA_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
 ENV.pop("MICOTA_HELD_LOCKS", None)
 GEN = ["--backend", "transformers", "--max_new_tokens", "8", "--quiet"]
 
