@@ -13,7 +13,8 @@ from importlib import metadata
 __all__ = ['PAPER_PROMPT', 'default_threads', 'set_threads', 'micota_home', 'RecordError', 'iter_jsonl', 'read_jsonl',
            'jsonl_files', 'read_records', 'write_jsonl', 'write_json', 'opt', 'field_docs', 'coerce_field',
            'check_field', 'make_config', 'check_config', 'config_options', 'cli_parser', 'inspect_params', 'call_cli',
-           'read_settings', 'package_versions', 'RunDir']
+           'read_settings', 'package_versions', 'RunDir', 'FolderLocked', 'lock_folder', 'fingerprint_problems',
+           'fingerprint_records', 'check_safetensors', 'fingerprint_model', 'compare_fingerprints']
 
 # %% ../nbs/00_core.ipynb #f4da727a
 def default_threads() -> int:
@@ -49,8 +50,10 @@ def iter_jsonl(path, # a `.jsonl` file
     "(line number, record) pairs of a JSONL file; blank lines skipped, a bad line raises `RecordError` naming file and line."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such file")
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
+    with open(path, "rb") as f:  # bytes, decoded line by line: a non-UTF-8 line is named with its number
+        for i, raw in enumerate(f, 1):
+            try: line = raw.decode("utf-8")
+            except UnicodeDecodeError as e: raise RecordError(f"{path}:{i}: not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1})") from None
             if not line.strip(): continue
             try: rec = json.loads(line)
             except json.JSONDecodeError as e: raise RecordError(f"{path}:{i}: not valid JSON ({e.msg} at column {e.colno})") from None
@@ -334,3 +337,137 @@ class RunDir:
         self.set_stage(name, status="done", finished=_now(), seconds=round(time.time()-t0, 2))
 
 def _now(): return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+# %% ../nbs/00_core.ipynb #7d08bcc0
+class FolderLocked(ValueError):
+    "Another process is writing this folder (a `ValueError`: the CLI prints it as one line)."
+
+_HELD_ENV = "MICOTA_HELD_LOCKS"  # folders locked by this process or a parent that launched it (DDP ranks, `accelerate launch`)
+_held: dict = {}  # resolved folder -> (open lock file, depth) in this process
+
+def _holder_text(lock_file:Path) -> str:
+    "Who holds a lock, from the lock file's contents."
+    try: h = json.loads(lock_file.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError): h = {}
+    if not h: return "holder unknown"
+    return f"pid {h.get('pid')} on {h.get('host')}, since {h.get('since')}: {h.get('command')}"
+
+# %% ../nbs/00_core.ipynb #83fb7033
+@contextlib.contextmanager
+def lock_folder(path, # the folder to write (created if missing)
+                what:str="this folder", # how the refusal names it (`generation folder`, `SFT stage folder`)
+               ):
+    "Hold an exclusive advisory lock on `path` (`<path>/.lock`, naming the holder) for the `with` block; `FolderLocked` if taken."
+    import fcntl, shlex, socket
+    path = Path(path); key = str(path.resolve())
+    if key in _held or key in os.environ.get(_HELD_ENV, "").split(os.pathsep):  # re-entered, or held by the launcher
+        depth = _held.get(key, (None, 0))
+        _held[key] = (depth[0], depth[1] + 1)
+        try: yield path
+        finally:
+            f, d = _held[key]
+            if d > 1: _held[key] = (f, d - 1)
+            else: del _held[key]
+        return
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    lf = path/".lock"
+    f = open(lf, "a+", encoding="utf-8")
+    try: fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise FolderLocked(f"{path}: {what} is being written by another process ({_holder_text(lf)}); "
+                           "wait for it to finish, or write to another folder") from None
+    f.seek(0); f.truncate()
+    f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), since=_now(),
+                            command=" ".join(shlex.quote(a) for a in sys.argv)[:500])) + "\n"); f.flush()
+    _held[key] = (f, 1)
+    old_env = os.environ.get(_HELD_ENV)
+    os.environ[_HELD_ENV] = os.pathsep.join(x for x in (old_env, key) if x)
+    ok = False
+    try:
+        yield path
+        ok = True
+    finally:
+        _held.pop(key, None)
+        if old_env is None: os.environ.pop(_HELD_ENV, None)
+        else: os.environ[_HELD_ENV] = old_env
+        f.seek(0); f.truncate(); f.flush()
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN); f.close()
+        if created and not ok and [p.name for p in path.iterdir()] == [".lock"]:  # a failed first run leaves no empty folder behind
+            lf.unlink(); path.rmdir()
+
+# %% ../nbs/00_core.ipynb #4acfb4be
+def _sha(obj) -> str:
+    import hashlib
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+def fingerprint_problems(problems:list # Problem records (`id`, `problem`)
+                        ) -> dict:
+    "How many problems and a hash of their ids and texts, in order."
+    return {"count": len(problems), "sha256": _sha([[str(p.get("id")), p.get("problem")] for p in problems])}
+
+def fingerprint_records(records:list # any JSON-able records (SFT data)
+                       ) -> dict:
+    "How many records and a hash of their contents, in order."
+    return {"count": len(records), "sha256": _sha(list(records))}
+
+# %% ../nbs/00_core.ipynb #a7bc7fad
+def check_safetensors(path # a `.safetensors` file
+                     ) -> int:
+    "The file's size if its header is readable and covers its tensors; else a `ValueError` naming the file."
+    import struct
+    path = Path(path); size = path.stat().st_size
+    bad = lambda why: ValueError(f"{path}: not a complete safetensors file ({why}); download or save the model again")
+    if size < 8: raise bad(f"{size} bytes")
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        if n > size - 8: raise bad(f"header of {n} bytes in a file of {size}")
+        try: header = json.loads(f.read(n))
+        except ValueError: raise bad("unreadable header") from None
+    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)), default=0)
+    if 8 + n + end > size: raise bad(f"{size} bytes, its header needs {8 + n + end}: truncated")
+    return size
+
+def _hub_revision(p:Path) -> str|None:
+    "The commit of a model folder inside the Hugging Face cache (`.../snapshots/<commit>`), else `None`."
+    parts = p.resolve().parts
+    return parts[-1] if len(parts) > 2 and parts[-2] == "snapshots" and parts[-3].startswith("models--") else None
+
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+
+def fingerprint_model(path, # a model folder (or a Hub id, which is fingerprinted by name)
+                      check:bool=True, # also check that every safetensors file is complete (headers only)
+                     ) -> dict:
+    "A model's identity, cheaply: its `config.json`, each weight file's name and size, and its Hub revision if known."
+    p = Path(str(path)).expanduser()
+    if not p.is_dir(): return {"hub_id": str(path)}
+    conf = p/"config.json"
+    try: config = json.loads(conf.read_text(encoding="utf-8")) if conf.exists() else None
+    except (ValueError, UnicodeDecodeError): raise ValueError(f"{conf}: not valid JSON") from None
+    weights = {}
+    for w in sorted(p.iterdir()):
+        if w.is_file() and w.name.endswith(_WEIGHT_SUFFIXES):
+            weights[w.name] = check_safetensors(w) if check and w.suffix == ".safetensors" else w.stat().st_size
+    out = {"config": _sha(config), "weights": weights}
+    if (rev := _hub_revision(p)): out["revision"] = rev
+    return out
+
+# %% ../nbs/00_core.ipynb #2abdcad6
+def _flatten(d, prefix:str="") -> dict:
+    if not isinstance(d, dict): return {prefix: d}
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict) and v: out.update(_flatten(v, key))
+        else: out[key] = v
+    return out
+
+def compare_fingerprints(old:dict, # what a folder was made from
+                         new:dict, # what this run would use
+                        ) -> str|None:
+    "`None` when they match, else the first differing field as `field: old before, new now`."
+    a, b = _flatten(old), _flatten(new)
+    for k in list(a) + [k for k in b if k not in a]:
+        if a.get(k) != b.get(k): return f"{k}: {a.get(k)!r} before, {b.get(k)!r} now"
+    return None

@@ -286,12 +286,18 @@ def _normalise_rows(name:str, rows, where:str, prefix:bool=True) -> list[dict]:
         out.append(dict(id=f"{name}/{pid}" if prefix else pid, source=name, **p))
     return out
 
+def _check_limit(limit, where:str="limit"):
+    "Refuse a negative limit (`probs[:-1]` would silently drop the last problem)."
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"{where}: {limit!r} is not allowed (must be an integer >= 0; 0: all)")
+
 def load_benchmark(name:str, # a set in `BENCHMARKS` (or an alias)
                    source:str|Path|None=None, # local folder laid out like `shared/data/eval`; `None`: the Hub
                    limit:int=0, # N problems (0: all): the first N, or a seeded subset when `seed` is given
                    seed:int|None=None, # `None`: the first `limit`; an int: `seeded_subset(problems, limit, seed)`
                   ) -> list[dict]:
     "The set's Problem records, gold answers normalised."
+    _check_limit(limit)
     b = benchmark(name)
     if b.loader is not None: probs = _normalise_rows(b.name, enumerate(b.loader(), 1), f"{b.name} problem", prefix=False)
     elif source is not None:
@@ -311,11 +317,12 @@ def load_problems(spec, # a Problem JSONL file, a folder of them, a set name (`m
                   required:tuple=("problem", "answer"), # fields each record must have (generation needs only `problem`)
                  ) -> list[dict]:
     "Problem records from a file or folder of them, a named set, or a list; checked: required fields, unique ids."
+    _check_limit(limit)
     if isinstance(spec, (str, Path)) and str(spec) == "toy":
         from micota.toy import toy_problems  # training problems; the `toy` benchmark is the toy test set
         probs = toy_problems("train")
     elif isinstance(spec, (str, Path)) and str(spec) in BENCHMARKS and not Path(spec).exists():
-        probs = load_benchmark(str(spec), source, limit)
+        probs = load_benchmark(str(spec), source)  # the limit is applied once, below
     elif isinstance(spec, (str, Path)):
         path = Path(spec)
         if not path.exists(): raise FileNotFoundError(f"{path}: no such problem file or folder (or set name; sets: {', '.join(BENCHMARKS)})")
@@ -348,6 +355,7 @@ def data_cli(name:Param("problem set", str, choices=list(BENCHMARKS)), # problem
              limit:int=0, # first N problems (0: all)
             ):
     "Write a problem set as Problem records (`id, source, problem, answer`)."
+    _check_limit(limit, "option --limit")
     probs = load_problems(name, source, limit)
     write_jsonl(out, probs)
     print(f"{len(probs)} {name} problems -> {out}")

@@ -9,7 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .core import PAPER_PROMPT, opt, make_config, check_config, config_options, write_json, set_threads
+from .core import (PAPER_PROMPT, RecordError, opt, make_config, check_config, config_options, write_json, set_threads,
+                         lock_folder, fingerprint_problems, fingerprint_model, compare_fingerprints)
 from .models import resolve_model
 from .data import load_problems
 from .records import ShardWriter, read_generations, record_key, repair_shard, shard_files
@@ -18,7 +19,7 @@ from .decode import BACKENDS, DecodeConfig, Row, StopChecker, make_backend, reso
 # %% auto #0
 __all__ = ['PROMPT_MODES', 'RESULT_KEYS', 'SETTINGS_FILE', 'GenerateConfig', 'generate_config', 'user_message', 'build_prompt',
            'encode_prompt', 'run_settings', 'check_settings', 'make_record', 'generation_stats', 'generate',
-           'generate_cli']
+           'check_problems', 'generate_cli']
 
 # %% ../nbs/03a_generate.ipynb #cd480e12
 PROMPT_MODES = ("chat", "raw")
@@ -88,13 +89,16 @@ def encode_prompt(prompt:str, tokenizer, mode:str="chat") -> list[int]:
 # %% ../nbs/03a_generate.ipynb #56ff7311
 SETTINGS_FILE = "settings.json"
 
-def run_settings(model_path:str, cfg:GenerateConfig, backend:str, model_name:str="") -> dict:
+def run_settings(model_path:str, cfg:GenerateConfig, backend:str, model_name:str="",
+                 fingerprint:dict|None=None, # `{problems, model}`: what the records are made from
+                ) -> dict:
     "What `settings.json` holds for a run."
     from micota.core import package_versions
     s = {k: getattr(cfg, k) for k in RESULT_KEYS if k != "model"}
     s["stop"] = list(cfg.stop)
     return {"model": str(model_path), **s, "model_name": model_name or str(model_path), "backend": backend,
-            "dtype": cfg.dtype, "versions": {k: v for k, v in package_versions().items() if k in ("micota", "torch", "transformers", "vllm")}}
+            "dtype": cfg.dtype, "versions": {k: v for k, v in package_versions().items() if k in ("micota", "torch", "transformers", "vllm")},
+            **({"fingerprint": fingerprint} if fingerprint is not None else {})}
 
 def check_settings(out_dir, settings:dict, overwrite:bool=False) -> str:
     "`new` (nothing there), `resume` (same settings) or `overwrite`; a mismatch raises `ValueError` unless `overwrite`."
@@ -111,6 +115,13 @@ def check_settings(out_dir, settings:dict, overwrite:bool=False) -> str:
     if diffs:
         raise ValueError(f"{out_dir} was generated with other settings ({'; '.join(diffs)}); resuming would mix them. "
                          "Use the same settings, another folder, or overwrite=True (--overwrite) to start over")
+    if "fingerprint" in settings:
+        if "fingerprint" not in old:
+            raise ValueError(f"{sf} does not record the problems and model its records were made from (an older micota): "
+                             "resuming could mix inputs; use another folder, or overwrite=True (--overwrite) to start over")
+        if diff := compare_fingerprints(old["fingerprint"], settings["fingerprint"]):
+            raise ValueError(f"{out_dir} was generated from other inputs ({diff}); resuming would mix them. "
+                             "Use the same problems and model, another folder, or overwrite=True (--overwrite) to start over")
     if old.get("backend") != settings.get("backend"):
         warnings.warn(f"{out_dir}: resuming with backend {settings.get('backend')!r}, earlier records came from {old.get('backend')!r}")
     return "resume"
@@ -222,22 +233,33 @@ def generate(problems, # problems: a JSONL file, a folder of them, or a list of 
     "Generate (or finish generating) every (problem, sample); returns all their records in problem/sample order."
     cfg = generate_config(cfg, **overrides)
     backend = resolve_backend(cfg.backend)
-    probs = load_problems(problems, required=("problem",))
+    probs = check_problems(load_problems(problems, required=("problem",)), problems if isinstance(problems, (str, Path)) else "problems")
     path = resolve_model(model)
+    fp = dict(problems=fingerprint_problems(probs), model=fingerprint_model(path))  # a cut weight file is refused here
     out_dir = Path(out_dir)
-    settings = run_settings(path, cfg, backend, model_name=str(model))
-    state = check_settings(out_dir, settings, cfg.overwrite)
-    tok = _load_tokenizer(path, cfg)
-    ctx = _context_len(path, cfg)
-    users, prompts, prompt_ids = _encode_all(probs, tok, cfg, ctx)
-    # checks done: from here on the folder is changed
-    if state == "overwrite": _start_over(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for f in shard_files(out_dir): repair_shard(f)
-    write_json(out_dir/SETTINGS_FILE, settings)
-    if cfg.data_parallel_size > 1: _run_data_parallel(probs, model, out_dir, cfg)
-    else: _generate_missing(probs, users, prompts, prompt_ids, path, str(model), out_dir, cfg, backend, tok, ctx)
-    return _collect(probs, out_dir, cfg, write_stats=cfg.stats)
+    with lock_folder(out_dir, "generation folder"):  # one writer: a second run into this folder stops here
+        tok = _load_tokenizer(path, cfg)
+        ctx = _context_len(path, cfg)
+        users, prompts, prompt_ids = _encode_all(probs, tok, cfg, ctx)
+        settings = run_settings(path, cfg, backend, model_name=str(model), fingerprint=fp)
+        state = check_settings(out_dir, settings, cfg.overwrite)
+        # checks done: from here on the folder is changed
+        if state == "overwrite": _start_over(out_dir)
+        for f in shard_files(out_dir): repair_shard(f)
+        write_json(out_dir/SETTINGS_FILE, settings)
+        if cfg.data_parallel_size > 1: _run_data_parallel(probs, model, out_dir, cfg)
+        else: _generate_missing(probs, users, prompts, prompt_ids, path, str(model), out_dir, cfg, backend, tok, ctx)
+        return _collect(probs, out_dir, cfg, write_stats=cfg.stats)
+
+def check_problems(probs:list, # Problem records (`load_problems`)
+                   where="problems", # how errors name their origin (the file)
+                  ) -> list:
+    "Refuse an empty problem set, or a problem whose text is not a string, naming `where`; returns `probs`."
+    if not probs: raise RecordError(f"{where}: no problems (an empty file or folder?)")
+    for i, p in enumerate(probs):
+        if not isinstance(p.get("problem"), str):
+            raise RecordError(f"{where}: problem {i + 1} (id {p.get('id')!r}): 'problem' must be a string, got {type(p.get('problem')).__name__}")
+    return probs
 
 def _collect(probs, out_dir, cfg, write_stats=True) -> list[dict]:
     "Records of the given problems from the shards, in problem/sample order."
@@ -348,7 +370,7 @@ def _template_text(t:str) -> str:
 def generate_cli(model:Param("registry name (`tiny-s`, `R1-32B`), model folder or Hub id", str, required=True)=None,
                  problems:Param("problems: a JSONL file, a folder of them, or a set name (math500, toy, ...)", str, required=True)=None,
                  out:Param("output folder of shards (resumed when it holds a run with the same settings)", str, required=True)=None,
-                 limit:int=0, # only the first `limit` problems (0: all)
+                 limit:int=0, # only the first `limit` problems (0: all; >= 0)
                  quiet:bool=False, # no progress bar (the same as `--progress false`)
                  cfg:GenerateConfig=None, # every field of `GenerateConfig`, as `--field value`
                 ):
@@ -357,7 +379,8 @@ def generate_cli(model:Param("registry name (`tiny-s`, `R1-32B`), model folder o
     cfg = dataclasses.replace(cfg, template=_template_text(cfg.template), progress=cfg.progress and not quiet)
     _cap_threads()
     try:
-        probs = load_problems(problems, required=("problem",))
+        if limit < 0: raise ValueError(f"option --limit: {limit} is not allowed (must be >= 0)")
+        probs = check_problems(load_problems(problems, required=("problem",)), problems)
         if limit: probs = probs[:limit]
         recs = generate(probs, model, out, cfg)
     except (ValueError, FileNotFoundError) as e:

@@ -9,14 +9,16 @@ from collections import defaultdict, deque
 from functools import lru_cache
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .core import RecordError, jsonl_files, read_jsonl, write_jsonl, write_json
+from dataclasses import dataclass
+from .core import RecordError, jsonl_files, read_jsonl, write_jsonl, write_json, opt, make_config, config_options
 from .data import (BENCHMARKS, PAPER_BENCHMARKS, MAX_ANSWER_CHARS, canonical_source, find_boxed, last_boxed,
                          clean_answer, strip_dollars, gold_answer, balanced_braces)  # gold and prediction read by the same code
 
 # %% auto #0
 __all__ = ['EVAL_ORDER', 'CONVENTIONS', 'DEFAULT_CONVENTION', 'DEFAULT_TIMEOUT', 'GRACE', 'WORKER_MEMORY_MB', 'extract_answer',
-           'quick_verdict', 'as_number', 'within_tolerance', 'is_equiv', 'verify_in_pool', 'grade_records',
-           'grade_file', 'pass_at_k', 'summarize', 'summary_table', 'grade_cli']
+           'quick_verdict', 'as_number', 'within_tolerance', 'is_equiv', 'verify_in_pool', 'GradeConfig',
+           'grade_config', 'grade_records', 'default_graded_path', 'grade_file', 'pass_at_k', 'summarize',
+           'summary_table', 'grade_cli']
 
 # %% ../nbs/02_grade.ipynb #124d7cef
 EVAL_ORDER = PAPER_BENCHMARKS  # the paper's five, in its table order (one list: `micota.data.PAPER_BENCHMARKS`)
@@ -325,6 +327,19 @@ def _tolerance(i, r) -> float|None:
     if not t >= 0: raise RecordError(f"record {i}: tolerance must be >= 0, got {r['tolerance']!r}")
     return t
 
+# %% ../nbs/02_grade.ipynb #615bdc4f
+@dataclass
+class GradeConfig:
+    "Settings of grading: the per-answer timeout, the worker processes, k for pass@k and maj@k."
+    timeout: float = opt(DEFAULT_TIMEOUT, gt=0)  # seconds per answer before it is graded wrong
+    workers: int|None = opt(None, ge=0)          # grading processes (default: one per core; 0: in this process)
+    k: int|None = opt(None, ge=1)                # samples for pass@k and maj@k (default: each benchmark's fewest a problem)
+
+def grade_config(**values) -> GradeConfig:
+    "A checked `GradeConfig`; a value out of range raises `ValueError` naming it."
+    return make_config(GradeConfig, values, "grade setting ")
+
+# %% ../nbs/02_grade.ipynb #616e52a3
 def grade_records(records:list, # generation records: `completion`, gold `answer`, `source`, `finish_reason`
                   timeout:float=DEFAULT_TIMEOUT, # seconds per item before it is graded wrong
                   workers:int|None=None, # grading processes (default: one per core; 0: in this process)
@@ -332,6 +347,7 @@ def grade_records(records:list, # generation records: `completion`, gold `answer
                   with_seconds:bool=False, # also add `grade_seconds` (time spent comparing)
                  ) -> list[dict]:
     "Copies of `records`, in order, each with `pred`, `correct` and `grade_error`; a record's `tolerance` is honoured (see `within_tolerance`)."
+    grade_config(**({"timeout": timeout} if timeout is not None else {}), workers=workers)  # refuse workers=-1, timeout=0
     out, items = [], []
     for i, r in enumerate(records):
         _check_record(i, r)
@@ -362,15 +378,31 @@ def grade_records(records:list, # generation records: `completion`, gold `answer
     return out
 
 # %% ../nbs/02_grade.ipynb #e33d4aca
-from .records import read_generations  # the one reader of generation shards: a torn last line skipped, anything else bad refused
+from .records import read_generations, in_shard_folder  # the one reader of generation shards: a torn last line skipped, anything else bad refused
+
+def default_graded_path(in_path # a generations file, or a folder of shards
+                       ) -> Path:
+    "Where graded records go by default: beside the input, never inside a folder of shards."
+    p = Path(in_path)
+    if p.is_dir(): return p.with_name(p.name + ".graded.jsonl")
+    if in_shard_folder(p): return p.parent.with_name(f"{p.parent.name}.{p.stem}.graded.jsonl")  # gen/part-00000.jsonl -> gen.part-00000.graded.jsonl
+    return p.with_name(p.stem + ".graded.jsonl")
 
 def grade_file(in_path, # a JSONL file or a folder of shards of generation records
-               out_path, # where to write the graded records (JSONL, written atomically)
+               out_path=None, # where to write the graded records (JSONL, written atomically); default `default_graded_path`
                timeout:float=DEFAULT_TIMEOUT, workers:int|None=None, **kwargs) -> list[dict]:
     "Grade a file or folder of generations into one graded JSONL file; returns the graded records."
-    if Path(out_path).resolve() in {f.resolve() for f in jsonl_files(in_path)}:
+    out_path = Path(out_path) if out_path is not None else default_graded_path(in_path)
+    if out_path.resolve() in {f.resolve() for f in jsonl_files(in_path)}:
         raise ValueError(f"{out_path}: would overwrite its own input")
-    graded = grade_records(read_generations(in_path, need_answer=True), timeout=timeout, workers=workers, **kwargs)
+    inside = Path(in_path).is_dir() and Path(in_path).resolve() in out_path.resolve().parents
+    if inside or in_shard_folder(out_path):
+        raise ValueError(f"{out_path}: would land among the generation shards of {out_path.parent}, where the next reader takes it "
+                         f"for a shard; write it beside the folder (the default: {default_graded_path(in_path)})")
+    grade_config(**({"timeout": timeout} if timeout is not None else {}), workers=workers)
+    recs = read_generations(in_path, need_answer=True)
+    if not recs: raise RecordError(f"{in_path}: no generation records (an empty file or folder)")
+    graded = grade_records(recs, timeout=timeout, workers=workers, **kwargs)
     write_jsonl(out_path, graded)
     return graded
 
@@ -454,20 +486,20 @@ def summary_table(summary:dict) -> str:
 
 # %% ../nbs/02_grade.ipynb #ca9b9599
 @call_parse
+@config_options(GradeConfig)
 def grade_cli(path:str, # generation records: a JSONL file or a folder of JSONL shards
-              out:str=None, # graded records (default: `<path>.graded.jsonl` beside the input)
-              timeout:float=DEFAULT_TIMEOUT, # seconds per answer before it is graded wrong
-              workers:int=None, # grading processes (default: one per core)
-              k:int=None, # samples for pass@k and maj@k (default: each benchmark's fewest a problem)
+              out:str=None, # graded records (default: beside the input, never inside a shard folder: `gen.graded.jsonl`)
               summary:str=None, # also write the summary as JSON to this file
+              cfg:GradeConfig=None, # `--timeout`, `--workers`, `--k`: the fields of `GradeConfig`, checked
              ):
     "Grade generation records: add `pred`, `correct`, `grade_error`, and print accuracy per benchmark."
+    cfg = cfg or GradeConfig()
     p = Path(path)
-    out = Path(out) if out else p.with_name((p.stem if p.suffix == ".jsonl" else p.name) + ".graded.jsonl")
+    out = Path(out) if out else default_graded_path(p)
     t0 = time.time()
-    graded = grade_file(p, out, timeout=timeout, workers=workers)
+    graded = grade_file(p, out, timeout=cfg.timeout, workers=cfg.workers)
     secs = time.time() - t0
-    s = summarize(graded, k=k)
+    s = summarize(graded, k=cfg.k)
     if summary: write_json(summary, s)
     print(summary_table(s))
     print(f"\n{len(graded)} responses graded in {secs:.1f}s ({len(graded)/max(secs, 1e-9):.0f}/s) -> {out}")

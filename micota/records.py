@@ -4,12 +4,13 @@
 
 # %% ../nbs/01a_records.ipynb #7e9d8751
 from __future__ import annotations
-import json, os, warnings
+import json, os, re, warnings
 from pathlib import Path
 from .core import RecordError, iter_jsonl, jsonl_files
 
 # %% auto #0
-__all__ = ['record_key', 'generation_problem', 'ShardWriter', 'shard_files', 'repair_shard', 'read_generations']
+__all__ = ['record_key', 'generation_problem', 'ShardWriter', 'shard_files', 'repair_shard', 'generation_files',
+           'in_shard_folder', 'read_generations']
 
 # %% ../nbs/01a_records.ipynb #5026a611
 def record_key(r:dict # a Generation record
@@ -66,11 +67,13 @@ class ShardWriter:
     def __exit__(self, *a): self.close()
 
 # %% ../nbs/01a_records.ipynb #698103a1
+_SHARD_NAME = re.compile(r"part-(?:\w+-)?\d+\.jsonl")  # not `part-00000.graded.jsonl`: a copy someone wrote beside the shards
+
 def shard_files(out_dir # a folder of shards
                ) -> list[Path]:
-    "The generation shards (`part-*.jsonl`) in a folder, in name order; none if it does not exist."
+    "The generation shards (`part-[prefix-]NNNNN.jsonl`, as `ShardWriter` names them) in a folder, in name order; none if it does not exist."
     out_dir = Path(out_dir)
-    return sorted(out_dir.glob("part-*.jsonl")) if out_dir.is_dir() else []
+    return sorted(p for p in out_dir.glob("part-*.jsonl") if _SHARD_NAME.fullmatch(p.name)) if out_dir.is_dir() else []
 
 # %% ../nbs/01a_records.ipynb #caa82a3f
 def repair_shard(path # a shard file
@@ -90,6 +93,20 @@ def repair_shard(path # a shard file
             f.truncate(keep); f.flush(); os.fsync(f.fileno())
         warnings.warn(f"{path}: removed a torn last line ({len(data) - keep} bytes) left by an interrupted run")
     return len(data) - keep
+
+# %% ../nbs/01a_records.ipynb #c2242442
+def generation_files(path # a `.jsonl` file or a folder
+                    ) -> list[Path]:
+    "The files `read_generations` reads: the file; a folder's own shards (`part-*.jsonl`) if it has any, else its `.jsonl` files."
+    path = Path(path)
+    if path.is_dir() and (shards := shard_files(path)): return shards
+    return jsonl_files(path)
+
+def in_shard_folder(path # a file to be written
+                   ) -> bool:
+    "Whether `path` would land in a folder of generation shards (where readers would take it for one)."
+    path = Path(path)
+    return path.parent.is_dir() and (bool(shard_files(path.parent)) or path.name.startswith("part-") or (path.parent/"settings.json").exists())
 
 # %% ../nbs/01a_records.ipynb #edbb5bc0
 def _torn_tail(f:Path, last_ok:int) -> bool:
@@ -113,7 +130,7 @@ def read_generations(path, # a `.jsonl` file, a folder of them (shards), or a li
                      need_answer:bool=False, # refuse a record without a gold answer (for grading)
                     ) -> list[dict]:
     "Generation records of a file or folder, in file and line order; a torn last line is skipped, anything else bad is refused."
-    files = [Path(p) for p in path] if isinstance(path, (list, tuple)) else jsonl_files(path)
+    files = [Path(p) for p in path] if isinstance(path, (list, tuple)) else generation_files(path)
     out, seen = [], {}
     for f in files:
         for i, r in _generation_lines(f):

@@ -10,14 +10,16 @@ from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from fastcore.script import call_parse, Param
 from .core import (RecordError, jsonl_files, write_json, write_jsonl, set_threads, package_versions,
-                         opt, make_config, check_config, config_options, read_settings)
+                         opt, make_config, check_config, config_options, read_settings, lock_folder,
+                         fingerprint_records, fingerprint_model, compare_fingerprints, check_safetensors)
 from .models import resolve_model
 
 # %% auto #0
-__all__ = ['CHAT_MARKERS', 'PAD_CANDIDATES', 'LAYOUTS', 'KNOWN_PACKING_BACKENDS', 'STRATEGIES', 'sft_record', 'load_sft_data',
-           'end_of_turn_token', 'ensure_pad_token', 'tokenize_sft', 'pack_sft', 'SFTCollator', 'packing_is_exact',
-           'SFTRunConfig', 'sft_config', 'sft_config_from_preset', 'check_lora_targets', 'plot_loss', 'train_sft',
-           'generate_greedy', 'accelerate_config', 'check_accelerate_config', 'launch_command', 'sft_cli']
+__all__ = ['CHAT_MARKERS', 'PAD_CANDIDATES', 'LAYOUTS', 'KNOWN_PACKING_BACKENDS', 'FINGERPRINT_FILE', 'STRATEGIES', 'sft_record',
+           'load_sft_data', 'end_of_turn_token', 'ensure_pad_token', 'tokenize_sft', 'pack_sft', 'SFTCollator',
+           'packing_is_exact', 'SFTRunConfig', 'sft_config', 'sft_config_from_preset', 'check_lora_targets',
+           'plot_loss', 'sft_fingerprint', 'check_checkpoints', 'train_sft', 'generate_greedy', 'accelerate_config',
+           'check_accelerate_config', 'launch_command', 'sft_cli']
 
 # %% ../nbs/05_sft.ipynb #39ef36bd
 CHAT_MARKERS = ("<|im_start|>", "<|start_header_id|>", "<｜User｜>", "<|user|>", "[INST]", "<start_of_turn>")
@@ -67,10 +69,12 @@ def load_sft_data(path, # a `.jsonl` file, a folder of shards, or a stage folder
     if not files: raise FileNotFoundError(f"{path}: a folder without .jsonl files")
     out, dropped = [], Counter()
     for f in files:
-        with open(f, encoding="utf-8") as fh:
-            for i, line in enumerate(fh, 1):
-                if not line.strip(): continue
+        with open(f, "rb") as fh:  # decoded line by line: a line that is not UTF-8 is named
+            for i, raw in enumerate(fh, 1):
                 where = f"{f}:{i}"
+                try: line = raw.decode("utf-8")
+                except UnicodeDecodeError as e: raise RecordError(f"{where}: not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1})") from None
+                if not line.strip(): continue
                 try: rec = json.loads(line)
                 except json.JSONDecodeError as e: raise RecordError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
                 if drop_unusable and isinstance(rec, dict):
@@ -355,9 +359,41 @@ def plot_loss(log_history:list, # `trainer.state.log_history`
     return Path(path)
 
 def _last_checkpoint(folder:Path) -> Path|None:
-    "The checkpoint with the highest step that holds a trainer state."
+    "The checkpoint with the highest step that holds a trainer state; a cut trainer state or weight file is refused, naming it."
     cks = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit() and (p/"trainer_state.json").exists()]
-    return max(cks, key=lambda p: int(p.name.split("-")[-1]), default=None)
+    last = max(cks, key=lambda p: int(p.name.split("-")[-1]), default=None)
+    if last is None: return None
+    st = last/"trainer_state.json"
+    try: json.loads(st.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"{st}: not a complete trainer state (cut short?); delete {last} to resume from the checkpoint before it") from None
+    for w in sorted(last.glob("*.safetensors")): check_safetensors(w)
+    return last
+
+# %% ../nbs/05_sft.ipynb #446556dd
+FINGERPRINT_FILE = "fingerprint.json"
+_NOT_TRAINING = ("resume", "overwrite", "threads", "report_to", "logging_steps", "save_steps", "save_total_limit", "trust_remote_code")
+
+def sft_fingerprint(records:list, # the normal-form SFT records trained on
+                    model_path:str, # the resolved base model
+                    cfg:SFTRunConfig, # the run's settings
+                    world_size:int=1, # processes (the effective batch is per device times this)
+                   ) -> dict:
+    "What an SFT run is made from: a hash of its records, the model's fingerprint and the settings that change training."
+    settings = {k: v for k, v in asdict(cfg).items() if k not in _NOT_TRAINING}
+    return {"data": fingerprint_records(records), "model": fingerprint_model(model_path), "settings": {**settings, "world_size": world_size}}
+
+def check_checkpoints(ckpt_dir:Path, # the run's `checkpoints/` folder
+                      last:Path, # the checkpoint to resume from
+                      fp:dict, # this run's `sft_fingerprint`
+                     ) -> str|None:
+    "Why `last` must not be resumed by this run (`None`: it may)."
+    f = ckpt_dir/FINGERPRINT_FILE
+    if not f.exists(): return f"{f} is missing: cannot tell what {last.name} was made from"
+    try: old = json.loads(f.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError): return f"{f}: not valid JSON"
+    diff = compare_fingerprints(old, json.loads(json.dumps(fp, default=str)))
+    return f"{last} was made from other inputs ({diff})" if diff else None
 
 # %% ../nbs/05_sft.ipynb #72917b93
 def _load_model(path:str, cfg:SFTRunConfig, rt:dict):
@@ -420,7 +456,16 @@ def train_sft(model:str, # registry name (`1.5B`, `tiny-s`), model folder or Hub
              ) -> Path:
     "Fine-tune `model` on `data` (loss on the responses only); returns the final model folder."
     cfg = sft_config(cfg, **overrides)
-    out = Path(out_dir); final = out/"final"
+    out = Path(out_dir)
+    if (out/"final"/"config.json").exists() and not cfg.overwrite:
+        raise FileExistsError(f"{out/'final'} exists: this stage is done (overwrite=True to train again)")
+    # one writer a stage folder; DDP ranks > 0 run under rank 0's lock, and `accelerate launch` children under the launcher's
+    lock = lock_folder(out, "SFT stage folder") if int(os.environ.get("RANK", 0)) == 0 else contextlib.nullcontext()
+    with lock: return _train_sft(model, data, out, cfg, callbacks)
+
+def _train_sft(model, data, out:Path, cfg:SFTRunConfig, callbacks) -> Path:
+    "`train_sft` under the stage folder's lock."
+    final = out/"final"
     if (final/"config.json").exists() and not cfg.overwrite:
         raise FileExistsError(f"{final} exists: this stage is done (overwrite=True to train again)")
     records = load_sft_data(data) if isinstance(data, (str, Path)) else [sft_record(r, f"data[{i}]") for i, r in enumerate(data)]
@@ -439,6 +484,13 @@ def train_sft(model:str, # registry name (`1.5B`, `tiny-s`), model folder or Hub
     if cfg.resume == "yes" and last is None: raise FileNotFoundError(f"resume=yes, but {ckpt_dir} holds no checkpoint")
     if cfg.resume == "no" and last is not None:
         raise FileExistsError(f"{ckpt_dir} holds checkpoints ({last.name}): resume (resume=auto) or delete them")
+    fp = sft_fingerprint(records, path, cfg, rt["world_size"])  # a cut weight file of the base model is refused here
+    main, start_over = int(os.environ.get("RANK", 0)) == 0, False
+    if last is not None and cfg.resume != "no" and (why := check_checkpoints(ckpt_dir, last, fp)):
+        if not cfg.overwrite:
+            raise ValueError(f"{why}; resuming would train one model on both. Use the same data, model and settings, "
+                             f"another output folder, or overwrite=True (--overwrite) to start over (deletes {ckpt_dir})")
+        start_over, last = True, None  # the old checkpoints go once every check has passed, just before training
     resume_from = str(last) if last is not None and cfg.resume != "no" else None
 
     from trl import SFTConfig  # the arguments come before the model: under ZeRO-3 they decide how it is loaded
@@ -486,6 +538,8 @@ def train_sft(model:str, # registry name (`1.5B`, `tiny-s`), model folder or Hub
     collator = SFTCollator(pad_id=pad_id, layout=("flat" if rt["flatten"] else "rows") if packed else "padded", count_tokens=True)
     trainer = _trainer_class()(model=m, args=args, train_dataset=rows, processing_class=tok,
                                data_collator=collator, peft_config=peft_config, callbacks=callbacks)
+    if main and start_over: shutil.rmtree(ckpt_dir)
+    if main and resume_from is None: write_json(ckpt_dir/FINGERPRINT_FILE, fp)  # checks done; before the first checkpoint exists
     t0 = time.time()
     result = trainer.train(resume_from_checkpoint=resume_from)
     secs = time.time() - t0
