@@ -265,7 +265,8 @@ def check_stage(run:RunDir, stage:str, rec:dict, inputs:bool=True):
 def _estimates(p:Preset) -> list[str]:
     est = dict(p.estimates)
     if not est: return []
-    lines = ["resource estimates (" + str(est.pop("about", "estimates")).strip() + "):"]
+    import textwrap
+    lines = textwrap.wrap("resource estimates per stage: " + str(est.pop("about", "estimates")).strip(), 118, subsequent_indent="    ")
     for k, v in est.items():
         if isinstance(v, dict): lines.append(f"  {k}: " + ", ".join(f"{a}={b}" for a, b in v.items()))
         else: lines.append(f"  {k}: {v}")
@@ -277,15 +278,25 @@ def plan(p:Preset, # a resolved preset
         ) -> str:
     "The plan of a run as text: models, data, prompts, stages, every setting of each section, and the recipe's estimates."
     from micota.presets import SECTIONS
+    from micota.models import model_spec
+    from micota.evaluate import generation_settings
+    from micota.data import SMALL_MODEL_GAP_PROMPT, ZERO_SHOT_COT_PROMPT
     import textwrap
-    lines = [f"run folder: {out or Path('runs')/p.name}", f"teacher {p.teacher} -> TA {p.ta} -> student {p.student}"
-             + f"; short CoT for Mix-Long by {p.short_cot or p.ta} (1 long : {p.mix_short_per_long} short)",
-             f"train problems: {p.train_problems} (n_train {p.n_train or 'all'}, then {p.n_probe} held out as merge probes)"
-             + (f"; teacher traces: {p.teacher_traces}" if p.teacher_traces else ""),
-             f"benchmarks: {', '.join(p.benchmarks)}",
+    def m(name):
+        spec = model_spec(name)
+        return f"{name} ({spec.source}, {spec.params_b}B)" if spec and not str(spec.source).startswith("local") else str(name)
+    ev = generation_settings(p.eval)
+    lines = [f"run folder: {out or Path('runs')/p.name}",
+             f"teacher {m(p.teacher)}" + (f" via traces {p.teacher_traces}" if p.teacher_traces else "") + f" -> TA {m(p.ta)} -> student {m(p.student)}",
+             f"short CoT for Mix-Long by {m(p.short_cot or p.ta)} (1 long : {p.mix_short_per_long} short)",
+             f"train problems: {p.train_problems} (n_train {p.n_train or 'all'}, then {p.n_probe} held out as merge probes)",
+             f"benchmarks: {', '.join(p.benchmarks)} (eval: protocol {p.eval.protocol}, " + ", ".join(f"{k}={v}" for k, v in ev.items()) + ")",
              f"teacher prompt ({p.teacher_prompt}), TA and short-CoT prompt (chat): {PAPER_PROMPT!r}",
+             f"eval prompts: {SMALL_MODEL_GAP_PROMPT!r} (aime/amc/olympiad/math500); gsm8k {ZERO_SHOT_COT_PROMPT!r}",
              f"lengths: generation max_new_tokens {p.generate.max_new_tokens}, curation cap {p.curate.max_tokens} tokens, "
-             f"SFT max_length {p.sft.max_length}, sweep max_new_tokens {p.merge.max_new_tokens}, eval max_new_tokens {p.eval.max_new_tokens or 'protocol'}",
+             f"SFT max_length {p.sft.max_length}, sweep max_new_tokens {p.merge.max_new_tokens}, eval max_new_tokens {ev.get('max_new_tokens')}",
+             f"hyper-parameters: SFT {'LoRA r=' + str(p.sft.lora_r) if p.sft.lora else 'full'}, lr {p.sft.learning_rate}, {p.sft.epochs:g} epochs, "
+             f"{p.sft.scheduler}, batch {p.sft.batch_size}x{p.sft.grad_accum}; merge {p.merge.method} weights {p.merge.weights} densities {p.merge.densities}",
              f"stages: {', '.join(s for s in STAGES if s in (stages or STAGES))}"]
     for name, cls in SECTIONS.items():
         cfg, base = getattr(p, name), cls()
