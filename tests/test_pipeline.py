@@ -94,6 +94,6 @@ def test_changed_setting_refused_and_from_reruns(tiny_run):
 
 def test_paper_dry_run_shows_the_plan_and_estimates(tmp_path):
     p = micota("run", "--preset", "paper-3b", "--dry-run")
-    for part in ("teacher R1-32B -> TA 14B -> student 3B", "math12k", "Please reason step by step", "max_new_tokens 16384",
+    for part in ("DeepSeek-R1-Distill-Qwen-32B", "Qwen/Qwen2.5-14B-Instruct", "Qwen/Qwen2.5-3B-Instruct", "math12k", "Please reason step by step", "max_new_tokens 16384",
                  "curation cap 16000", "learning_rate=1e-05", "dare_ties", "resource estimates", "ta_sft:", "GPU"):
         assert part in p.stdout, (part, p.stdout[-3000:])
