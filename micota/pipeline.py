@@ -4,35 +4,64 @@
 
 # %% ../nbs/11_pipeline.ipynb #de9671f2
 from __future__ import annotations
-import dataclasses, json, time
+import dataclasses, hashlib, json, os, random, shutil, time
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .core import RunDir, write_jsonl, write_json, set_threads, PAPER_PROMPT
+from .core import RunDir, write_jsonl, write_json, read_jsonl, set_threads, PAPER_PROMPT
 from .presets import load_preset, Preset
 
 # %% auto #0
-__all__ = ['STAGES', 'train_problems', 'stage_teacher', 'stage_ta_sft', 'stage_baseline_sft', 'eval_models', 'stage_eval', 'plan',
-           'run_pipeline', 'run_cli']
+__all__ = ['EVAL_ROWS', 'STAGES', 'STAGE_SETTINGS', 'BIG', 'split_problems', 'train_problems', 'generate_and_curate',
+           'stage_teacher', 'stage_ta_sft', 'stage_ta_merge', 'chosen_ta', 'stage_ta_gen', 'stage_student_sft',
+           'stage_baseline_sft', 'mix_records', 'stage_mix_sft', 'eval_models', 'stage_eval', 'stage_analysis',
+           'stage_inputs', 'stage_settings', 'file_fingerprint', 'fingerprint', 'stage_record', 'StageChanged',
+           'check_stage', 'plan', 'write_report', 'run_pipeline', 'run_cli']
 
 # %% ../nbs/11_pipeline.ipynb #950ab946
 def _fill(template:str, problems:list) -> list[dict]:
     "Problems whose text is the full prompt (the generator's template is then `{problem}`)."
     return [{**p, "problem": template.replace("{problem}", p["problem"])} for p in problems]
 
+def split_problems(p:Preset) -> tuple[list, list]:
+    "The preset's training problems and, after them, the merge sweep's held-out probes."
+    from micota.data import load_problems
+    probs = load_problems(p.train_problems, p.data_source or None, p.n_train + p.n_probe if p.n_train else 0)
+    train, probes = (probs[:p.n_train], probs[p.n_train:]) if p.n_train else (probs[:-p.n_probe], probs[-p.n_probe:])
+    if not train or not probes: raise ValueError(f"{p.train_problems}: {len(probs)} problems leave none for training (n_train={p.n_train}) or probing (n_probe={p.n_probe})")
+    return train, probes
+
+def train_problems(p:Preset) -> list[dict]:
+    "The preset's training problems (the probes excluded)."
+    return split_problems(p)[0]
+
 # %% ../nbs/11_pipeline.ipynb #d2247c79
 def _gen_cfg(p:Preset, **kw):
     "The preset's generation settings with a stage's own changes (prompt mode, template, samples)."
     return dataclasses.replace(p.generate, **kw)
 
-def train_problems(p:Preset) -> list[dict]:
-    "The preset's training problems."
-    from micota.data import load_problems
-    return load_problems(p.train_problems, p.data_source or None, p.n_train)
+def _write_stats(out:Path, graded:list):
+    "Curation's counts, with the writer's accuracy and lengths beside them."
+    from micota.generate import generation_stats
+    if (out/"stats.json").exists():
+        stats = {**json.loads((out/"stats.json").read_text()), **generation_stats(graded)}
+        stats["curated"] = stats["kept"]; write_json(out/"stats.json", stats)
+        return stats
+    return {}
+
+def generate_and_curate(p:Preset, model:str, problems:list, out:Path, prompt:str="chat") -> dict:
+    "Generate on `problems` with the paper's prompt, grade, curate into `out/curated.jsonl`; the stage's stats."
+    from micota.generate import generate
+    from micota.grade import grade_records
+    from micota.curate import curate
+    probs = _fill(PAPER_PROMPT, problems)
+    graded = grade_records(generate(probs, model, out/"generations", _gen_cfg(p, prompt=prompt, template="{problem}")))
+    write_jsonl(out/"graded.jsonl", graded)
+    try: curate(graded, out, p.curate, problems=probs)
+    finally: stats = _write_stats(out, graded)
+    return stats
 
 def stage_teacher(run:RunDir, p:Preset):
     "Teacher long CoT on the training problems (generated, or a data set of traces), graded and curated into `teacher/`."
-    from micota.generate import generate, generation_stats
-    from micota.grade import grade_records
     from micota.curate import curate
     out = run/"teacher"
     if p.teacher_traces:  # a data set of a teacher's traces instead of running the teacher: lengths in its tokenizer
@@ -41,36 +70,81 @@ def stage_teacher(run:RunDir, p:Preset):
         stats = json.loads((out/"stats.json").read_text())
         run.set_stage("teacher", traces=p.teacher_traces, records=stats["records"], curated=len(kept))
         return
-    probs = _fill(PAPER_PROMPT, train_problems(p))
-    recs = generate(probs, p.teacher, out/"generations", _gen_cfg(p, prompt=p.teacher_prompt, template="{problem}"))
-    graded = grade_records(recs)
-    write_jsonl(out/"graded.jsonl", graded)
-    try: kept = curate(graded, out, p.curate, problems=probs)  # the prompt text is the user message SFT renders
-    finally:
-        if (out/"stats.json").exists():  # curation's counts, with the teacher's accuracy and lengths beside them
-            stats = {**json.loads((out/"stats.json").read_text()), **generation_stats(graded)}
-            stats["curated"] = stats["kept"]; write_json(out/"stats.json", stats)
-    run.set_stage("teacher", records=len(graded), accuracy=stats.get("accuracy"), curated=len(kept))
+    stats = generate_and_curate(p, p.teacher, train_problems(p), out, p.teacher_prompt)
+    run.set_stage("teacher", records=stats.get("records"), accuracy=stats.get("accuracy"), curated=stats.get("kept"))
 
 def _sft(run:RunDir, p:Preset, stage:str, model:str, data:Path):
     from micota.sft import train_sft
     final = run/stage/"final"
-    if (final/"config.json").exists(): return final
-    return train_sft(model, data, run/stage, p.sft)
+    if not (final/"config.json").exists(): train_sft(model, data, run/stage, p.sft)
+    run.set_stage(stage, model=str(model), data=str(Path(data).relative_to(run.path)), examples=len(read_jsonl(data)))
+    return final
 
 def stage_ta_sft(run:RunDir, p:Preset):
     "The TA fine-tuned on the teacher's curated long CoT."
     _sft(run, p, "ta_sft", p.ta, run/"teacher"/"curated.jsonl")
 
+def stage_ta_merge(run:RunDir, p:Preset):
+    "The tuned TA merged back into its base over the sweep's grid, measured on the held-out probes; `choice.json` names the model."
+    from micota.merge import merge_sweep
+    rows = merge_sweep(p.ta, run/"ta_sft"/"final", split_problems(p)[1], run/"ta_merge", p.merge)
+    choice = json.loads((run/"ta_merge"/"choice.json").read_text())
+    run.set_stage("ta_merge", settings_swept=len([r for r in rows if r["model"] == "merged"]), weight=choice["weight"],
+                  density=choice["density"], met=choice["met"], length_ratio_to_tuned=choice["length_ratio_to_tuned"])
+
+def chosen_ta(run:RunDir) -> str:
+    "The merged TA the sweep chose (its folder)."
+    f = run/"ta_merge"/"choice.json"
+    if not f.exists(): raise FileNotFoundError(f"{f}: no merge choice; run the ta_merge stage first")
+    return json.loads(f.read_text())["model"]
+
+def stage_ta_gen(run:RunDir, p:Preset):
+    "Mid CoT: the chosen merged TA answers the training problems; curated into `ta_gen/`."
+    stats = generate_and_curate(p, chosen_ta(run), train_problems(p), run/"ta_gen")
+    run.set_stage("ta_gen", records=stats.get("records"), accuracy=stats.get("accuracy"), curated=stats.get("kept"))
+
+def stage_student_sft(run:RunDir, p:Preset):
+    "The MiCoTA student: the student fine-tuned on the merged TA's curated mid CoT."
+    _sft(run, p, "student_sft", p.student, run/"ta_gen"/"curated.jsonl")
+
 def stage_baseline_sft(run:RunDir, p:Preset):
     "The comparison: the student distilled straight from the teacher's long CoT."
     _sft(run, p, "baseline_sft", p.student, run/"teacher"/"curated.jsonl")
 
+# %% ../nbs/11_pipeline.ipynb #f5f81e9d
+def mix_records(long:list, # curated long-CoT SFT records
+                short:list, # curated short-CoT SFT records
+                short_per_long:int=4, # short examples per long example
+                seed:int=0, # which examples, and their order
+               ) -> list[dict]:
+    "Every short example and one long example per `short_per_long` of them (fewer short ones when long ones run out), shuffled."
+    rng = random.Random(seed)
+    n_long = min(len(long), max(1, round(len(short) / short_per_long)))
+    n_short = min(len(short), n_long * short_per_long)
+    mix = rng.sample(long, n_long) + rng.sample(short, n_short)
+    rng.shuffle(mix)
+    return mix
+
+def stage_mix_sft(run:RunDir, p:Preset):
+    "The Mix-Long student: short CoT by `short_cot` (default the TA's base), curated, mixed 1:4 with the long CoT."
+    out = run/"mix_sft"
+    stats = generate_and_curate(p, p.short_cot or p.ta, train_problems(p), out/"short")
+    long, short = read_jsonl(run/"teacher"/"curated.jsonl"), read_jsonl(out/"short"/"curated.jsonl")
+    mix = mix_records(long, short, p.mix_short_per_long, p.sft.seed)
+    write_jsonl(out/"mix.jsonl", mix)
+    run.set_stage("mix_sft", short_writer=p.short_cot or p.ta, short_accuracy=stats.get("accuracy"), short_curated=len(short),
+                  mix_long=sum(r in long for r in mix), mix_short=sum(r in short for r in mix))
+    _sft(run, p, "mix_sft", p.student, out/"mix.jsonl")
+
+# %% ../nbs/11_pipeline.ipynb #1a90d746
+EVAL_ROWS = {"long_cot": "baseline_sft", "mix_long": "mix_sft", "micota": "student_sft", "ta": "ta_sft"}  # row -> stage whose final model it is
+
 def eval_models(run:RunDir, p:Preset) -> dict:
-    "The models the evaluation compares, named as the results table names them: the base student, and each trained model."
+    "The models the evaluation compares, named as the results table names them (those that exist in the run)."
     ms = {"base": p.student}
-    for name, stage in (("long_cot", "baseline_sft"), ("micota", "student_sft"), ("ta", "ta_sft")):
+    for name, stage in EVAL_ROWS.items():
         if (run/stage/"final"/"config.json").exists(): ms[name] = str(run/stage/"final")
+    if (run/"ta_merge"/"choice.json").exists(): ms["ta_merged"] = chosen_ta(run)
     return ms
 
 def stage_eval(run:RunDir, p:Preset):
@@ -78,70 +152,282 @@ def stage_eval(run:RunDir, p:Preset):
     from micota.evaluate import evaluate, compare
     res = evaluate(eval_models(run, p), p.benchmarks, run/"eval", p.eval, source=p.data_source or None)
     names = [r["model"] for r in res["rows"]]
+    parts = []
     if "micota" in names:
         for other in ("long_cot", "mix_long", "base"):
-            if other in names: compare(run/"eval", "micota", other, out=run/"eval"/f"compare_{other}.md")
+            if other in names:
+                f = run/"eval"/f"compare_{other}.md"
+                compare(run/"eval", "micota", other, resamples=p.eval.resamples, out=f); parts.append(f.read_text())
+    if parts: (run/"eval"/"compare.md").write_text("\n".join(parts))
     run.set_stage("eval", results={r["model"]: r["average"] for r in res["rows"]})
     return res["rows"]
 
-STAGES = {"teacher": stage_teacher, "ta_sft": stage_ta_sft, "baseline_sft": stage_baseline_sft, "eval": stage_eval}
+def stage_analysis(run:RunDir, p:Preset):
+    "Alignment: the base student's NLL on the teacher's long CoT and the merged TA's mid CoT (and the short CoT if made)."
+    from micota.analysis import alignment, write_csv, plot_nll_bins, plot_lengths, OVERALL_COLUMNS, BIN_COLUMNS
+    from micota.models import resolve_model
+    ds = {"long_cot": run/"teacher"/"curated.jsonl", "mid_cot": run/"ta_gen"/"curated.jsonl"}
+    if (run/"mix_sft"/"short"/"curated.jsonl").exists(): ds["short_cot"] = run/"mix_sft"/"short"/"curated.jsonl"
+    overall, bins = alignment(p.student, ds, p.analysis)
+    out = run/"analysis"
+    write_csv(out/"alignment.csv", overall, OVERALL_COLUMNS); write_csv(out/"alignment_bins.csv", bins, BIN_COLUMNS)
+    plot_nll_bins(bins, out/"nll_bins.png"); plot_lengths(ds, resolve_model(p.student), out/"lengths.png")
+    run.set_stage("analysis", nll={r["data"]: r["nll"] for r in overall})
 
-# %% ../nbs/11_pipeline.ipynb #1a90d746
+STAGES = {"teacher": stage_teacher, "ta_sft": stage_ta_sft, "ta_merge": stage_ta_merge, "ta_gen": stage_ta_gen,
+          "student_sft": stage_student_sft, "baseline_sft": stage_baseline_sft, "mix_sft": stage_mix_sft,
+          "eval": stage_eval, "analysis": stage_analysis}
+
+# %% ../nbs/11_pipeline.ipynb #47fc4229
+_DATA = ("train_problems", "n_train", "n_probe", "data_source")
+STAGE_SETTINGS = {  # stage -> the preset fields it is made from
+    "teacher": ("teacher", "teacher_traces", *_DATA, "teacher_prompt", "generate", "curate"),
+    "ta_sft": ("ta", "sft"),
+    "ta_merge": ("ta", *_DATA, "merge"),
+    "ta_gen": (*_DATA, "generate", "curate"),
+    "student_sft": ("student", "sft"),
+    "baseline_sft": ("student", "sft"),
+    "mix_sft": ("ta", "short_cot", "mix_short_per_long", *_DATA, "generate", "curate", "student", "sft"),
+    "eval": ("student", "benchmarks", "data_source", "eval"),
+    "analysis": ("student", "analysis"),
+}
+
+def stage_inputs(run:RunDir, stage:str) -> list[Path]:
+    "The files and folders of earlier stages that `stage` reads."
+    long, mid = run/"teacher"/"curated.jsonl", run/"ta_gen"/"curated.jsonl"
+    if stage == "eval":
+        return [run/s/"final" for s in EVAL_ROWS.values() if (run/s/"final"/"config.json").exists()] + \
+               [run/"ta_merge"/"choice.json"] * (run/"ta_merge"/"choice.json").exists()
+    return {"teacher": [], "ta_sft": [long], "ta_merge": [run/"ta_sft"/"final"], "ta_gen": [run/"ta_merge"/"choice.json"],
+            "student_sft": [mid], "baseline_sft": [long], "mix_sft": [long], "analysis": [long, mid]}[stage]
+
+def _plain(x): return json.loads(json.dumps(x, default=str))
+
+def stage_settings(p:Preset, stage:str) -> dict:
+    "The preset's values that `stage` reads, sections flattened to `section.field`, as JSON values."
+    out = {}
+    for k in STAGE_SETTINGS[stage]:
+        v = getattr(p, k)
+        if dataclasses.is_dataclass(v): out.update({f"{k}.{f}": x for f, x in dataclasses.asdict(v).items()})
+        else: out[k] = v
+    return _plain(out)
+
+# %% ../nbs/11_pipeline.ipynb #0e7f9b5a
+BIG = 256 << 20
+
+def file_fingerprint(path:Path) -> str:
+    "SHA-256 of a file's bytes (size, head and tail for files past 256 MiB)."
+    h, size = hashlib.sha256(), path.stat().st_size
+    with open(path, "rb") as f:
+        if size <= BIG:
+            for b in iter(lambda: f.read(1 << 20), b""): h.update(b)
+        else:
+            h.update(f"{size}".encode()); h.update(f.read(1 << 20)); f.seek(size - (1 << 20)); h.update(f.read())
+    return h.hexdigest()
+
+def fingerprint(path) -> str:
+    "A file's or a folder's fingerprint (`missing` when absent)."
+    path = Path(path)
+    if path.is_file(): return file_fingerprint(path)
+    if not path.is_dir(): return "missing"
+    h = hashlib.sha256()
+    for f in sorted(x for x in path.rglob("*") if x.is_file() and not x.name.startswith(".")):
+        h.update(f"{f.relative_to(path)}\0{file_fingerprint(f)}\n".encode())
+    return h.hexdigest()
+
+def stage_record(run:RunDir, p:Preset, stage:str) -> dict:
+    "What `stage` is made from: its settings, its inputs' fingerprints, and one fingerprint over both."
+    settings = stage_settings(p, stage)
+    inputs = {str(f.relative_to(run.path)): fingerprint(f) for f in stage_inputs(run, stage)}
+    fp = hashlib.sha256(json.dumps([settings, inputs], sort_keys=True).encode()).hexdigest()
+    return dict(settings=settings, inputs=inputs, fingerprint=fp)
+
+# %% ../nbs/11_pipeline.ipynb #426b30d5
+class StageChanged(ValueError): "A stage of the run folder was made from other settings or inputs than this run's."
+
+def _first_difference(old:dict, new:dict):
+    for k in list(new) + [k for k in old if k not in new]:
+        if old.get(k, "(unset)") != new.get(k, "(unset)"): return k, old.get(k, "(unset)"), new.get(k, "(unset)")
+    return None
+
+def check_stage(run:RunDir, stage:str, rec:dict, inputs:bool=True):
+    "Refuse (`StageChanged`) when the manifest's record of `stage` differs from `rec`, naming the first field that does."
+    have = run.manifest.get("stages", {}).get(stage, {})
+    if "settings" not in have: return
+    how = f"rerun it and the stages after it with --from {stage}, or use another --out"
+    if d := _first_difference(have["settings"], rec["settings"]):
+        raise StageChanged(f"{run.path}: stage {stage} was made with {d[0]}={d[1]!r}; this run has {d[0]}={d[2]!r}: {how}")
+    if inputs and (d := _first_difference(have.get("inputs", {}), rec["inputs"])):
+        raise StageChanged(f"{run.path}: stage {stage} was made from {d[0]} with fingerprint {str(d[1])[:12]}; it is now "
+                           f"{str(d[2])[:12]}: {how}")
+
+# %% ../nbs/11_pipeline.ipynb #439fd32d
+def _estimates(p:Preset) -> list[str]:
+    est = dict(p.estimates)
+    if not est: return []
+    import textwrap
+    lines = textwrap.wrap("resource estimates per stage: " + str(est.pop("about", "estimates")).strip(), 118, subsequent_indent="    ")
+    for k, v in est.items():
+        if isinstance(v, dict): lines.append(f"  {k}: " + ", ".join(f"{a}={b}" for a, b in v.items()))
+        else: lines.append(f"  {k}: {v}")
+    return lines
+
 def plan(p:Preset, # a resolved preset
          stages:list|None=None, # the stages to run (default: all)
          out=None, # the run folder
         ) -> str:
-    "The plan of a run as text: models, data, stages, and every setting of each section."
+    "The plan of a run as text: models, data, prompts, stages, every setting of each section, and the recipe's estimates."
     from micota.presets import SECTIONS
-    lines = [f"run folder: {out or Path('runs')/p.name}", f"teacher {p.teacher} -> TA {p.ta} -> student {p.student}",
-             f"train problems: {p.train_problems} (n_train {p.n_train or 'all'})" + (f"; teacher traces: {p.teacher_traces}" if p.teacher_traces else ""),
-             f"benchmarks: {', '.join(p.benchmarks)}",
-             f"teacher prompt: {p.teacher_prompt}: {PAPER_PROMPT!r}",
-             f"stages: {', '.join(s for s in STAGES if s in (stages or STAGES))}"]
+    from micota.models import model_spec
+    from micota.evaluate import generation_settings
+    from micota.data import SMALL_MODEL_GAP_PROMPT, ZERO_SHOT_COT_PROMPT
     import textwrap
+    def m(name):
+        spec = model_spec(name)
+        return f"{name} ({spec.source}, {spec.params_b}B)" if spec and not str(spec.source).startswith("local") else str(name)
+    ev = generation_settings(p.eval)
+    lines = [f"run folder: {out or Path('runs')/p.name}",
+             f"teacher {m(p.teacher)}" + (f" via traces {p.teacher_traces}" if p.teacher_traces else "") + f" -> TA {m(p.ta)} -> student {m(p.student)}",
+             f"short CoT for Mix-Long by {m(p.short_cot or p.ta)} (1 long : {p.mix_short_per_long} short)",
+             f"train problems: {p.train_problems} (n_train {p.n_train or 'all'}, then {p.n_probe} held out as merge probes)",
+             f"benchmarks: {', '.join(p.benchmarks)} (eval: protocol {p.eval.protocol}, " + ", ".join(f"{k}={v}" for k, v in ev.items()) + ")",
+             f"teacher prompt ({p.teacher_prompt}), TA and short-CoT prompt (chat): {PAPER_PROMPT!r}",
+             f"eval prompts: {SMALL_MODEL_GAP_PROMPT!r} (aime/amc/olympiad/math500); gsm8k {ZERO_SHOT_COT_PROMPT!r}",
+             f"lengths: generation max_new_tokens {p.generate.max_new_tokens}, curation cap {p.curate.max_tokens} tokens, "
+             f"SFT max_length {p.sft.max_length}, sweep max_new_tokens {p.merge.max_new_tokens}, eval max_new_tokens {ev.get('max_new_tokens')}",
+             f"hyper-parameters: SFT {'LoRA r=' + str(p.sft.lora_r) if p.sft.lora else 'full'}, lr {p.sft.learning_rate}, {p.sft.epochs:g} epochs, "
+             f"{p.sft.scheduler}, batch {p.sft.batch_size}x{p.sft.grad_accum}; merge {p.merge.method} weights {p.merge.weights} densities {p.merge.densities}",
+             f"stages: {', '.join(s for s in STAGES if s in (stages or STAGES))}"]
     for name, cls in SECTIONS.items():
         cfg, base = getattr(p, name), cls()
         vals = [f"{'*' if getattr(cfg, f.name) != getattr(base, f.name) else ''}{f.name}={getattr(cfg, f.name)}" for f in dataclasses.fields(cls)]
         lines += textwrap.wrap(f"{name} ({cls.__name__}; * where the preset changes the default): " + ", ".join(vals), 118, subsequent_indent="    ")
-    return "\n".join(lines)
+    return "\n".join(lines + _estimates(p))
 
 # %% ../nbs/11_pipeline.ipynb #6e738e88
+def _md_table(rows:list, cols:list) -> list[str]:
+    def f(v):
+        try: return f"{float(v):.1f}" if isinstance(v, float) or ("." in str(v) and float(v) == float(v)) else str(v)
+        except ValueError: return str(v)
+    return ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + ["| " + " | ".join(f(r.get(c, "")) for c in cols) + " |" for r in rows]
+
+def _img(run:RunDir, rel:str, alt:str) -> list[str]:
+    return [f"![{alt}]({rel})", ""] if (run/rel).exists() else []
+
+def write_report(run:RunDir, p:Preset) -> Path:
+    "`report.md` (and `report_accuracy.png`) in the run folder, from whatever the stages wrote."
+    import csv
+    L = [f"# MiCoTA run: {p.name}", "", f"Run folder `{run.path}`; teacher `{p.teacher}` -> TA `{p.ta}` -> student `{p.student}`.", ""]
+    res = run/"eval"/"results.csv"
+    if res.exists():
+        from micota.analysis import plot_accuracy
+        rows = list(csv.DictReader(res.open()))
+        plot_accuracy(rows, run/"report_accuracy.png")
+        md = (run/"eval"/"results.md").read_text().splitlines()
+        L += ["## Results", ""] + [l for l in md if l.startswith("|")] + ["", "Bars: accuracy with 95% intervals (±1.96 SE over problems).", ""]
+        L += _img(run, "report_accuracy.png", "accuracy per model")
+    if (run/"eval"/"compare.md").exists():
+        L += ["## MiCoTA against each baseline", ""] + [l.replace("# ", "### ", 1) if l.startswith("# ") else l
+                                                          for l in (run/"eval"/"compare.md").read_text().splitlines()] + [""]
+    if (run/"ta_merge"/"sweep.csv").exists():
+        rows = list(csv.DictReader((run/"ta_merge"/"sweep.csv").open()))
+        ch = json.loads((run/"ta_merge"/"choice.json").read_text()) if (run/"ta_merge"/"choice.json").exists() else {}
+        L += ["## TA merge sweep", "", "The TA's accuracy and mean CoT length on the held-out probes at each swept weight "
+              "(`base`: weight 0, `tuned`: the fine-tuned TA).", ""]
+        L += _md_table(rows, ["model", "method", "weight", "density", "accuracy", "accuracy_se", "mean_tokens", "truncated", "reflections", "n"]) + [""]
+        if ch: L += [f"Chosen: weight {ch['weight']}, density {ch['density']} (rule `{ch['rule']}`, met: {ch['met']}; "
+                     f"length {ch['length_ratio_to_tuned']} x the tuned TA's).", ""]
+        L += _img(run, "ta_merge/sweep.png", "sweep")
+    data = [(n, d) for n, d in (("teacher long CoT", "teacher"), ("TA mid CoT", "ta_gen"), ("short CoT (Mix-Long)", "mix_sft/short"))
+            if (run/d/"stats.json").exists()]
+    if data:
+        L += ["## Training data", "", "| data | records | writer accuracy | kept | kept median tokens |", "|---|---|---|---|---|"]
+        for n, d in data:
+            s = json.loads((run/d/"stats.json").read_text())
+            acc = s.get("accuracy"); med = s.get("lengths", {}).get("kept", {}).get("p50", "")
+            L.append(f"| {n} | {s.get('records')} | {'' if acc is None else f'{100*acc:.1f}%'} | {s.get('kept')} | {med} |")
+        L.append("")
+        for n, d in data: L += _img(run, f"{d}/lengths.png", f"lengths of {n}")
+    if (run/"analysis"/"alignment.csv").exists():
+        rows = list(csv.DictReader((run/"analysis"/"alignment.csv").open()))
+        L += ["## Alignment", "", f"The base student's ({p.student}) negative log-likelihood per response token on each data set: "
+              "lower is closer to its own distribution.", ""] + _md_table(rows, list(rows[0])) + [""]
+        L += _img(run, "analysis/nll_bins.png", "NLL by length bin") + _img(run, "analysis/lengths.png", "completion lengths")
+    st = run.manifest.get("stages", {})
+    L += ["## Stages", "", "| stage | status | seconds |", "|---|---|---:|"]
+    L += [f"| {s} | {st[s].get('status')} | {st[s].get('seconds', '')} |" for s in STAGES if s in st]
+    L += [f"| total | | {sum(st[s].get('seconds', 0) for s in st):.1f} |", "", "## Settings", "", "```", plan(p, out=run.path), "```", ""]
+    path = run/"report.md"; tmp = run/".report.md.tmp"; tmp.write_text("\n".join(L)); os.replace(tmp, path)
+    return path
+
+# %% ../nbs/11_pipeline.ipynb #a33cd20c
+def _lock(run:RunDir):
+    import fcntl
+    f = open(run/".lock", "a+")
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0); raise OSError(f"{run.path}: another micota run is writing this folder (pid {f.read().strip() or '?'})") from None
+    f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
+    return f
+
+def _clear(run:RunDir, stage:str):
+    "Remove a stage's folder and manifest entry (for `--from`)."
+    shutil.rmtree(run/stage, ignore_errors=True)
+    run.manifest.get("stages", {}).pop(stage, None); run.save()
+
 def run_pipeline(preset:str="tiny", # preset name or recipe YAML
                  out:str|Path|None=None, # run folder (default `runs/<preset name>`)
                  stages:list|None=None, # which stages (default: all, in order)
                  sets:list|None=None, # `key=value` overrides (`sft.lora=true`, `n_train=100`), as `micota run --set`
                  dry_run:bool=False, # print the resolved settings and the plan, run nothing
+                 from_stage:str|None=None, # rerun this stage and every later one (their folders are cleared first)
                  **overrides, # preset fields and sections (`n_train=48`, `sft=dict(epochs=1)`)
                 ) -> RunDir|None:
     "Run the MiCoTA stages of a preset in one run folder; returns the run."
     p = load_preset(preset, sets, **overrides)
     stages = list(stages or STAGES)
-    bad = [s for s in stages if s not in STAGES]
+    bad = [s for s in stages + ([from_stage] if from_stage else []) if s not in STAGES]
     if bad: raise ValueError(f"unknown stage(s) {', '.join(bad)}; stages: {', '.join(STAGES)}")
+    names = list(STAGES)
+    redo = set(names[names.index(from_stage):]) & set(stages) if from_stage else set()
     if dry_run: print(plan(p, stages, out)); return None
-    run = RunDir(out or Path("runs")/p.name, config=p)
-    set_threads()
-    for s in STAGES:
-        if s not in stages: continue
-        if run.stage_status(s) == "done": print(f"[{s}] done already"); continue
-        t = time.time(); print(f"[{s}] ...", flush=True)
-        with run.stage(s): STAGES[s](run, p)
-        print(f"[{s}] done in {time.time()-t:.0f}s", flush=True)
+    run = RunDir(out or Path("runs")/p.name)
+    lock = _lock(run)
+    try:
+        for s in stages:  # settings are known now: refuse before any stage starts
+            if s not in redo: check_stage(run, s, stage_record(run, p, s), inputs=False)
+        run.manifest["config"] = dataclasses.asdict(p); run.manifest["seed"] = p.sft.seed; run.save()
+        set_threads()
+        for s in [s for s in names if s in redo]: _clear(run, s)
+        for s in names:
+            if s not in stages: continue
+            rec = stage_record(run, p, s)
+            check_stage(run, s, rec)
+            if run.stage_status(s) == "done": print(f"[{s}] done already", flush=True); continue
+            runs = run.manifest.get("stages", {}).get(s, {}).get("attempts", 0) + 1
+            run.set_stage(s, **rec, attempts=runs)
+            t = time.time(); print(f"[{s}] ...", flush=True)
+            with run.stage(s): STAGES[s](run, p)
+            print(f"[{s}] done in {time.time()-t:.0f}s", flush=True)
+        write_report(run, p)
+    finally: lock.close()
     return run
 
 # %% ../nbs/11_pipeline.ipynb #df5fb884
 @call_parse
 def run_cli(preset:str="tiny", # preset name (tiny, colab, paper-3b, paper-7b) or a recipe YAML
             out:str=None, # run folder (default: runs/<preset name>)
-            stages:str=None, # comma-separated stages (default: all): teacher, ta_sft, baseline_sft, eval
+            stages:str=None, # comma-separated stages (default: all): teacher, ta_sft, ta_merge, ta_gen, student_sft, baseline_sft, mix_sft, eval, analysis
             teacher:str=None, ta:str=None, student:str=None, # model overrides: registry name, folder or Hub id
             set:Param("a preset field or section field, `key=value` (repeatable): `--set sft.lora=true --set n_train=100`", str, action="append")=None,
+            from_stage:Param("rerun this stage and every stage after it (`--from STAGE`)", str)=None,
             dry_run:bool=False, # print the resolved settings and the plan, run nothing
            ):
     "Run the MiCoTA pipeline of a preset or recipe."
     over = dict(teacher=teacher, ta=ta, student=student)
-    run = run_pipeline(preset, out, stages.split(",") if stages else None, set, dry_run, **over)
+    run = run_pipeline(preset, out, stages.split(",") if stages else None, set, dry_run, from_stage, **over)
     if run is None: return
     res = run/"eval"/"results.md"
-    if res.exists(): print(res.read_text())
+    if res.exists(): print("\n".join(l for l in res.read_text().splitlines() if l.startswith("|")))
+    print(f"report: {run/'report.md'}")
     print(f"run folder: {run.path}")

@@ -14,12 +14,15 @@ from .generate import GenerateConfig
 from .curate import CurateConfig
 from .sft import SFTRunConfig
 from .evaluate import EvalConfig
+from .merge import SweepConfig
+from .analysis import AlignConfig
 
 # %% auto #0
-__all__ = ['SECTIONS', 'BENCHMARK_CHOICES', 'PRESETS', 'Preset', 'parse_sets', 'load_preset']
+__all__ = ['SECTIONS', 'BENCHMARK_CHOICES', 'PRESETS', 'Preset', 'parse_sets', 'preset_recipe', 'load_preset']
 
 # %% ../nbs/09a_presets.ipynb #b8ecd789
-SECTIONS = {"generate": GenerateConfig, "curate": CurateConfig, "sft": SFTRunConfig, "eval": EvalConfig}  # section name -> the stage's settings dataclass
+SECTIONS = {"generate": GenerateConfig, "curate": CurateConfig, "sft": SFTRunConfig, "merge": SweepConfig, "eval": EvalConfig,
+            "analysis": AlignConfig}  # section name -> the stage's settings dataclass
 BENCHMARK_CHOICES = tuple(n for n in BENCHMARKS if n != "math12k")
 
 @dataclass
@@ -35,25 +38,28 @@ class Preset:
     benchmarks: tuple = opt(PAPER_BENCHMARKS, choices=BENCHMARK_CHOICES)  # evaluation sets
     data_source: str = ""             # local folder laid out like shared/data/eval ("": the Hub)
     teacher_prompt: str = opt("raw", choices=("raw", "chat"))  # `raw` (paper prompt, no template) or `chat`
-    merge_method: str = opt("dare_ties", choices=("linear", "task_arithmetic", "ties", "dare_linear", "dare_ties"))  # TA merge method
-    merge_density: float = opt(0.5, gt=0, le=1)  # DARE/TIES density
-    merge_weights: tuple = (0.3, 0.5, 0.7, 1.0)  # the sweep's weights
-    merge_weight: float = opt(0.5, ge=0)  # the weight whose model writes the mid CoT (when the sweep has one setting)
+    n_probe: int = opt(64, ge=1)      # training problems held out of every SFT set: the merge sweep's probes
+    short_cot: str = ""               # the model writing short CoT for Mix Distillation ("": the TA's base)
+    mix_short_per_long: int = opt(4, ge=1)  # Mix-Long: short-CoT examples per long-CoT example (arXiv 2502.12143: 4)
     generate: GenerateConfig = field(default_factory=GenerateConfig)  # generation settings (teacher, TA)
     curate: CurateConfig = field(default_factory=CurateConfig)  # curation settings (teacher and TA data)
     sft: SFTRunConfig = field(default_factory=SFTRunConfig)  # fine-tuning settings (TA and students)
+    merge: SweepConfig = field(default_factory=SweepConfig)  # the TA merge sweep: method, weights, densities, probes' generation, the rule that picks
     eval: EvalConfig = field(default_factory=EvalConfig)  # evaluation protocol and its overrides
+    analysis: AlignConfig = field(default_factory=AlignConfig)  # alignment analysis (student NLL)
+    estimates: dict = field(default_factory=dict)  # a recipe's resource estimates per stage (shown by --dry_run, used by nothing)
 
 # %% ../nbs/09a_presets.ipynb #4360cadc
 PRESETS: dict[str, dict] = {
     "tiny": dict(name="tiny", teacher="toy-teacher", ta="toy-m", student="toy-s", train_problems="toy", n_train=500,
                  benchmarks=("toy",), teacher_prompt="chat", curate=dict(max_tokens=192),
                  generate=dict(backend="transformers", max_new_tokens=256),
-                 sft=dict(learning_rate=1e-3, epochs=3.0, max_length=512, batch_size=4, grad_accum=1),
-                 eval=dict(backend="transformers", max_new_tokens=256)),
+                 sft=dict(learning_rate=1e-3, epochs=3.0, max_length=512, batch_size=4, grad_accum=1), n_probe=32,
+                 merge=dict(backend="transformers", max_new_tokens=256, weights=(0.3, 0.5, 0.7, 0.9)),
+                 eval=dict(backend="transformers", max_new_tokens=256), analysis=dict(bins=(64, 128, 256), first_n=64)),
     "colab": dict(name="colab", teacher="QwQ-32B-Preview", teacher_traces="UWNSL/MATH_training_split_long_cot",
                   ta="3B", student="0.5B", n_train=2000, curate=dict(max_tokens=8000), eval=dict(limit=200, max_new_tokens=8192),
-                  generate=dict(max_new_tokens=8192),
+                  generate=dict(max_new_tokens=8192), merge=dict(max_new_tokens=8192, limit=64),
                   sft=dict(lora=True, learning_rate=1e-4, epochs=1.0, max_length=8192)),
     "paper-3b": dict(name="paper-3b"),
     "paper-7b": dict(name="paper-7b", student="7B"),
@@ -80,7 +86,10 @@ def _apply(values:dict, layer:dict, where:str) -> dict:
     top = {f.name: f for f in fields(Preset)}
     for k, v in layer.items():
         if v is None: continue
-        if k in SECTIONS:
+        if k == "estimates":
+            if not isinstance(v, dict): raise ValueError(f"{where}estimates: a mapping of stage -> resources, got {v!r}")
+            values[k] = dict(v)
+        elif k in SECTIONS:
             if not isinstance(v, dict): raise ValueError(f"{where}{k}: a section of settings (key: value), got {v!r}")
             values[k] = make_config(SECTIONS[k], v, f"{where}{k}.", base=values[k])
         elif k not in top:
@@ -97,7 +106,28 @@ def _read_recipe(path:Path) -> dict:
     if not isinstance(recipe, dict): raise ValueError(f"{path}: a recipe is a mapping of preset fields and sections")
     return recipe
 
+def preset_recipe(name:str # a preset name
+                 ) -> Path|None:
+    "The recipe shipped for a preset (`recipes/<name>.yaml`, in the current folder or beside the package), if any."
+    import importlib.util
+    pkg = Path(importlib.util.find_spec("micota").origin).parent
+    for d in (Path.cwd()/"recipes", pkg.parent/"recipes"):
+        if (d/f"{name}.yaml").exists(): return d/f"{name}.yaml"
+    return None
+
 # %% ../nbs/09a_presets.ipynb #b3a1e291
+def _check_sweep(p:Preset):
+    "The sweep's weights and densities as floats (a recipe's `[0.2, 0.4]` and `--set merge.weights=0.2,0.4` alike)."
+    for f, ok, rule in (("weights", lambda v: v >= 0, ">= 0"), ("densities", lambda v: 0 < v <= 1, "> 0 and <= 1")):
+        vals = getattr(p.merge, f)
+        try: vals = tuple(float(v) for v in ([vals] if isinstance(vals, (int, float, str)) else vals))
+        except (TypeError, ValueError): raise ValueError(f"merge.{f}: takes numbers, got {getattr(p.merge, f)!r}") from None
+        if not vals: raise ValueError(f"merge.{f}: no values")
+        for v in vals:
+            if not ok(v): raise ValueError(f"merge.{f}: {v} is not allowed (must be {rule})")
+        setattr(p.merge, f, vals)
+
+# %% ../nbs/09a_presets.ipynb #f593b684
 def load_preset(name:str="tiny", # a preset name, or a recipe YAML (which may name its base with `preset:`)
                 sets:list|tuple|None=None, # `--set` items, `key=value` (sections as `section.field`)
                 **overrides, # field overrides, e.g. `student="1.5B"`, `sft=dict(lora=True)`
@@ -108,10 +138,14 @@ def load_preset(name:str="tiny", # a preset name, or a recipe YAML (which may na
         path = Path(name); recipe = _read_recipe(path); rwhere = f"{path}: "
         name = recipe.pop("preset", "tiny")
     if name not in PRESETS: raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+    if not recipe and (shipped := preset_recipe(name)):  # a preset named bare takes only the estimates of its shipped recipe
+        est = _read_recipe(shipped).get("estimates")
+        if est: recipe, rwhere = {"estimates": est}, f"{shipped}: "
     values = {f.name: (f.default_factory() if f.default is dataclasses.MISSING else f.default) for f in fields(Preset)}
     for layer, where in ((PRESETS[name], f"preset {name}: "), (recipe, rwhere), (parse_sets(sets), "--set "), (overrides, "")):
         values = _apply(values, layer, where)
     p = Preset(**values)
+    _check_sweep(p)
     for role in ("teacher", "ta", "student"):
         m = getattr(p, role)
         if role == "teacher" and p.teacher_traces: continue
