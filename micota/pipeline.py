@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses, hashlib, json, os, random, shutil, time
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .core import RunDir, write_jsonl, write_json, read_jsonl, set_threads, PAPER_PROMPT
+from .core import RunDir, write_jsonl, write_json, read_jsonl, set_threads, PAPER_PROMPT, lock_folder
 from .presets import load_preset, Preset
 
 # %% auto #0
@@ -361,15 +361,6 @@ def write_report(run:RunDir, p:Preset) -> Path:
     return path
 
 # %% ../nbs/11_pipeline.ipynb #a33cd20c
-def _lock(run:RunDir):
-    import fcntl
-    f = open(run/".lock", "a+")
-    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.seek(0); raise OSError(f"{run.path}: another micota run is writing this folder (pid {f.read().strip() or '?'})") from None
-    f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
-    return f
-
 def _clear(run:RunDir, stage:str):
     "Remove a stage's folder and manifest entry (for `--from`)."
     shutil.rmtree(run/stage, ignore_errors=True)
@@ -391,9 +382,9 @@ def run_pipeline(preset:str="tiny", # preset name or recipe YAML
     names = list(STAGES)
     redo = set(names[names.index(from_stage):]) & set(stages) if from_stage else set()
     if dry_run: print(plan(p, stages, out)); return None
-    run = RunDir(out or Path("runs")/p.name)
-    lock = _lock(run)
-    try:
+    path = Path(out or Path("runs")/p.name)
+    with lock_folder(path, "run folder"):  # one `micota run` writes a folder at a time, its manifest included
+        run = RunDir(path)
         for s in stages:  # settings are known now: refuse before any stage starts
             if s not in redo: check_stage(run, s, stage_record(run, p, s), inputs=False)
         run.manifest["config"] = dataclasses.asdict(p); run.manifest["seed"] = p.sft.seed; run.save()
@@ -410,7 +401,6 @@ def run_pipeline(preset:str="tiny", # preset name or recipe YAML
             with run.stage(s): STAGES[s](run, p)
             print(f"[{s}] done in {time.time()-t:.0f}s", flush=True)
         write_report(run, p)
-    finally: lock.close()
     return run
 
 # %% ../nbs/11_pipeline.ipynb #df5fb884
