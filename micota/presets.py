@@ -108,10 +108,10 @@ def _read_recipe(path:Path) -> dict:
 
 def preset_recipe(name:str # a preset name
                  ) -> Path|None:
-    "The recipe shipped for a preset (`recipes/<name>.yaml`, in the current folder or beside the package), if any."
+    "The recipe shipped for a preset (`recipes/<name>.yaml` in the current folder, else the package's own `micota/recipes/`), if any."
     import importlib.util
     pkg = Path(importlib.util.find_spec("micota").origin).parent
-    for d in (Path.cwd()/"recipes", pkg.parent/"recipes"):
+    for d in (Path.cwd()/"recipes", pkg/"recipes"):
         if (d/f"{name}.yaml").exists(): return d/f"{name}.yaml"
     return None
 
