@@ -62,7 +62,19 @@ def solve_stepcheck(p):
     lines.append(f"So the answer is \\boxed{{{v}}}.")
     return "\n".join(lines)
 
-STYLE_FNS = dict(STYLES, reflect=solve_reflect, recheck=solve_recheck, stepcheck=solve_stepcheck)
+def solve_lookback(p):
+    "LOOKBACK: MID's steps, 'Wait, let me check again.', the step lines again from the last back to Step 2 (terms-2 of them; a slip caught in the first when has_slip(p)), then the answer."
+    steps, v = _steps(p["meta"]["terms"], p["meta"]["signs"])
+    lines = [f"Step {i}: {a} {s} {t} = {r}." for i, (a, s, t, r) in enumerate(steps, 1)]
+    lines.append("Wait, let me check again.")
+    for k in range(len(p["meta"]["terms"]) - 2):
+        i = len(steps) - k; a, s, t, r = steps[i - 1]
+        slip = f"{a} {s} {t} = {r + 1}. No, " if k == 0 and has_slip(p) else ""
+        lines.append(f"Step {i}: " + slip + f"{a} {s} {t} = {r}.")
+    lines.append(f"So the answer is \\boxed{{{v}}}.")
+    return "\n".join(lines)
+
+STYLE_FNS = dict(STYLES, reflect=solve_reflect, recheck=solve_recheck, stepcheck=solve_stepcheck, lookback=solve_lookback)
 
 def records(style, problems):
     f = STYLE_FNS[style]
@@ -99,7 +111,7 @@ def passes_by_terms(graded):
     by = {}
     tp = {p["id"]: len(p["meta"]["terms"]) for p in toy_problems("test", 300)}
     for r in graded:
-        c = r["completion"]; k = c.count("check from the end") + c.count("check once more") + c.count("let me check:") + c.count(" again: ")
+        c = r["completion"]; k = (c.count("Step ") - c.split("Wait")[0].count("Step ") if "check again." in c else 0) + c.count("check from the end") + c.count("check once more") + c.count("let me check:") + c.count(" again: ")
         by.setdefault(tp.get(r["problem_id"], 0), []).append(k)
     return " ".join(f"{n}t:{statistics.mean(v):.2f}" for n, v in sorted(by.items()))
 
