@@ -51,12 +51,13 @@ class Preset:
 
 # %% ../nbs/09a_presets.ipynb #4360cadc
 PRESETS: dict[str, dict] = {
-    "tiny": dict(name="tiny", teacher="toy-teacher", ta="toy-m", student="toy-s", train_problems="toy", n_train=500,
-                 benchmarks=("toy",), teacher_prompt="chat", curate=dict(max_tokens=192),
-                 generate=dict(backend="transformers", max_new_tokens=256),
-                 sft=dict(learning_rate=1e-3, epochs=3.0, max_length=512, batch_size=4, grad_accum=1), n_probe=32,
-                 merge=dict(backend="transformers", max_new_tokens=256, weights=(0.3, 0.5, 0.7, 0.9)),
-                 eval=dict(backend="transformers", max_new_tokens=256), analysis=dict(bins=(64, 128, 256), first_n=64)),
+    "tiny": dict(name="tiny", teacher="toy-teacher", ta="toy-l", student="toy-s", train_problems="toy", n_train=2000,
+                 benchmarks=("toy",), teacher_prompt="chat", curate=dict(max_tokens=320),
+                 generate=dict(backend="transformers", max_new_tokens=320, batch_size=64),
+                 sft=dict(learning_rate=2e-3, epochs=2.5, max_length=512, batch_size=4, grad_accum=1), n_probe=64,
+                 merge=dict(method="task_arithmetic", backend="transformers", max_new_tokens=320, batch_size=64,
+                            weights=(0.1, 0.15, 0.2, 0.3, 0.5, 0.7), within=5.0),
+                 eval=dict(backend="transformers", max_new_tokens=320, batch_size=64), analysis=dict(bins=(64, 128, 256), first_n=64)),
     "colab": dict(name="colab", teacher="QwQ-32B-Preview", teacher_traces="UWNSL/MATH_training_split_long_cot",
                   ta="3B", student="0.5B", n_train=2000, curate=dict(max_tokens=8000), eval=dict(limit=200, max_new_tokens=8192),
                   generate=dict(max_new_tokens=8192), merge=dict(max_new_tokens=8192, limit=64),

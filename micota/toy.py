@@ -10,7 +10,8 @@ from .core import PAPER_PROMPT
 
 # %% auto #0
 __all__ = ['RAW_PROMPT', 'TOY_TEST_SEED', 'TOY_TRAIN_SEED', 'STYLES', 'TOY_MODELS', 'TOY_TRAIN', 'TOY_THREADS', 'toy_problem',
-           'toy_problems', 'solve_short', 'solve_mid', 'solve_long', 'toy_sft_records', 'toy_assets', 'toy_model_path']
+           'toy_problems', 'solve_short', 'solve_mid', 'solve_long', 'solve_instruct', 'toy_sft_records', 'toy_assets',
+           'toy_model_path']
 
 # %% ../nbs/00b_toy.ipynb #d7a46f0d
 RAW_PROMPT = PAPER_PROMPT  # the toy models learn the paper's prompt, inside their chat template
@@ -66,24 +67,36 @@ def solve_mid(p:dict) -> str:
     lines = [f"Step {i}: {a} {s} {t} = {r}." for i, (a, s, t, r) in enumerate(steps, 1)]
     return "\n".join(lines + [f"So the answer is \\boxed{{{v}}}."])
 
-def solve_long(p:dict) -> str:
-    "LONG: MID's steps, then a re-check from the last term back, then the answer."
-    terms, signs = p["meta"]["terms"], p["meta"]["signs"]
-    steps, v = _steps(terms, signs)
-    lines = [f"Step {i}: {a} {s} {t} = {r}." for i, (a, s, t, r) in enumerate(steps, 1)]
-    lines.append(f"So the answer is {v}.")
-    signed = [t if s == "+" else -t for s, t in zip(signs, terms)][::-1]
-    acc, check = signed[0], []
-    for t in signed[1:]:
-        check.append(f"{acc} {'+' if t >= 0 else '-'} {abs(t)} = {acc + t}"); acc += t
-    lines.append("Wait, let me verify: " + ", ".join(check) + ".")
-    lines.append(f"Yes, {acc} is correct. So the answer is \\boxed{{{v}}}.")
-    return "\n".join(lines)
+def _check(a, s, t, r):
+    "Long CoT's check of one step, at once and by the inverse sum; a slip caught when the term is 8 or 9."
+    slip = f"{r} - {t} = {a + 1}. No, " if t >= 8 else ""
+    return f"Wait, let me check: {slip}{r} - {t} = {a}, so {a} {s} {t} = {r}."
 
-STYLES = dict(short=solve_short, mid=solve_mid, long=solve_long)
+def solve_long(p:dict) -> str:
+    "LONG: MID's steps, each step that carries (its tens digit changes) checked at once, then the answer."
+    steps, v = _steps(p["meta"]["terms"], p["meta"]["signs"])
+    lines = []
+    for i, (a, s, t, r) in enumerate(steps, 1):
+        lines.append(f"Step {i}: {a} {s} {t} = {r}.")
+        if a // 10 != r // 10: lines.append(_check(a, s, t, r))
+    return "\n".join(lines + [f"So the answer is \\boxed{{{v}}}."])
+
+def solve_instruct(p:dict, # a toy problem
+                   seed:int=0, # the mixture's seed (with the problem's text)
+                  ) -> str:
+    "INSTRUCT, the base models' pretraining mixture: MID, with each carrying step checked as LONG does with probability 0.04 x term."
+    rng = random.Random(f"{seed}/{p['problem']}")
+    steps, v = _steps(p["meta"]["terms"], p["meta"]["signs"])
+    lines = []
+    for i, (a, s, t, r) in enumerate(steps, 1):
+        lines.append(f"Step {i}: {a} {s} {t} = {r}.")
+        if a // 10 != r // 10 and rng.random() < 0.04 * t: lines.append(_check(a, s, t, r))
+    return "\n".join(lines + [f"So the answer is \\boxed{{{v}}}."])
+
+STYLES = dict(short=solve_short, mid=solve_mid, long=solve_long, instruct=solve_instruct)
 
 # %% ../nbs/00b_toy.ipynb #bdd686ef
-def toy_sft_records(style:str, # `short`, `mid` or `long`
+def toy_sft_records(style:str, # `short`, `mid`, `long` or `instruct`
                     n:int|None=None, # training problems
                    ) -> list[dict]:
     "Conversational SFT records of the toy train split in one style."
@@ -93,13 +106,13 @@ def toy_sft_records(style:str, # `short`, `mid` or `long`
 
 # %% ../nbs/00b_toy.ipynb #189f3ea2
 TOY_MODELS = {  # name -> solution style, shape, optimizer steps, peak learning rate
-    "toy-s": dict(style="short", steps=1500, lr=3e-3, shape=dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+    "toy-s": dict(style="instruct", steps=1500, lr=3e-3, shape=dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
                                                               num_key_value_heads=1, intermediate_size=192)),
-    "toy-m": dict(style="short", steps=1500, lr=3e-3, shape=dict(hidden_size=96, num_hidden_layers=2, num_attention_heads=3,
+    "toy-m": dict(style="instruct", steps=1500, lr=3e-3, shape=dict(hidden_size=96, num_hidden_layers=2, num_attention_heads=3,
                                                               num_key_value_heads=1, intermediate_size=288)),
-    "toy-l": dict(style="short", steps=1500, lr=3e-3, shape=dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
+    "toy-l": dict(style="instruct", steps=1500, lr=3e-3, shape=dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
                                                               num_key_value_heads=2, intermediate_size=384)),
-    "toy-teacher": dict(style="long", steps=2000, lr=3e-3, shape=dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
+    "toy-teacher": dict(style="long", steps=2000, lr=3e-3, shape=dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
                                                                    num_key_value_heads=2, intermediate_size=512)),
 }
 TOY_TRAIN = dict(n_train=20000, batch_size=4, max_length=512, warmup_ratio=0.05, seed=0)  # shared by every toy model

@@ -11,7 +11,8 @@ from .core import set_threads, write_json
 from .toy import RAW_PROMPT, TOY_MODELS, TOY_TRAIN, TOY_THREADS, toy_problems, toy_sft_records, toy_assets, toy_model_path
 
 # %% auto #0
-__all__ = ['build_toy_model', 'evaluate_toy', 'sha256_file', 'build_toy_models', 'toy_cli']
+__all__ = ['LEARNABILITY', 'build_toy_model', 'evaluate_toy', 'sha256_file', 'build_toy_models', 'learnability',
+           'learnability_table', 'toy_cli']
 
 # %% ../nbs/09_toy_models.ipynb #cfaeb858
 def _init_model(folder:Path, shape:dict, seed:int):
@@ -59,7 +60,7 @@ def build_toy_model(name:str, # a key of `TOY_MODELS`
 # %% ../nbs/09_toy_models.ipynb #2cb728cb
 def evaluate_toy(model:str, # registry name (`toy-teacher`) or folder
                  n:int=200, # test problems
-                 max_new_tokens:int=256, # generation budget
+                 max_new_tokens:int=320, # generation budget (LONG runs to ~260 tokens)
                  out_dir:Path|None=None, # where the generations go (default: a temp folder)
                 ) -> dict:
     "Greedy accuracy of `model` on the fixed toy test set, with mean completion tokens and the records."
@@ -129,19 +130,63 @@ def build_toy_models(out:Path|None=None, # destination (default: the package's `
     print(f"built {', '.join(names)} in {manifest['wall_seconds']:.0f}s wall -> {out}")
     return manifest
 
+# %% ../nbs/09_toy_models.ipynb #9e55ac36
+LEARNABILITY = dict(model="toy-s", styles=("short", "mid", "long"), n_train=2000, steps=400, lr=2e-3)  # the controls' recipe (the tiny preset's SFT)
+
+def learnability(work:Path, # scratch folder (a model and its generations per style)
+                 model:str=LEARNABILITY["model"], # the student
+                 styles:tuple=LEARNABILITY["styles"], # solution styles of `micota.toy`
+                 n_train:int=LEARNABILITY["n_train"], # training problems (the same for every style)
+                 steps:int=LEARNABILITY["steps"], # optimizer steps
+                 lr:float=LEARNABILITY["lr"], # peak learning rate
+                 n_test:int=200, # test problems
+                ) -> list[dict]:
+    "The student before and after SFT on ground-truth solutions of the same problems in each style: accuracy, tokens, seconds."
+    from micota.sft import train_sft
+    from micota.toy import STYLES
+    bad = [s for s in styles if s not in STYLES]
+    if bad: raise ValueError(f"styles: {', '.join(bad)} unknown; styles: {', '.join(STYLES)}")
+    work = Path(work); work.mkdir(parents=True, exist_ok=True)
+    ev = evaluate_toy(model, n_test, max_new_tokens=320, out_dir=work/"base"/"eval")
+    rows = [dict(trained_on="nothing (the base)", accuracy=round(100 * ev["accuracy"], 1),
+                 mean_tokens=round(ev["mean_completion_tokens"], 1), sft_seconds=0.0)]
+    for st in styles:
+        t = time.time()
+        final = train_sft(model, toy_sft_records(st, n_train), work/st, overwrite=True, resume="no", max_steps=steps,
+                          learning_rate=lr, batch_size=TOY_TRAIN["batch_size"], grad_accum=1, max_length=TOY_TRAIN["max_length"],
+                          warmup_ratio=TOY_TRAIN["warmup_ratio"], seed=TOY_TRAIN["seed"], save_steps=10**9, logging_steps=10**6,
+                          packing="on", epochs=1000)
+        secs = time.time() - t
+        ev = evaluate_toy(str(final), n_test, max_new_tokens=320, out_dir=work/st/"eval")
+        rows.append(dict(trained_on=st.upper(), accuracy=round(100 * ev["accuracy"], 1),
+                         mean_tokens=round(ev["mean_completion_tokens"], 1), sft_seconds=round(secs, 1)))
+    return rows
+
+def learnability_table(rows:list # `learnability`'s rows
+                      ) -> str:
+    "The controls as a Markdown table."
+    out = ["| student trained on | right (%) | tokens | SFT s |", "| --- | ---: | ---: | ---: |"]
+    return "\n".join(out + [f"| {r['trained_on']} | {r['accuracy']:.1f} | {r['mean_tokens']:.1f} | {r['sft_seconds']:.0f} |" for r in rows])
+
 # %% ../nbs/09_toy_models.ipynb #750aabbc
 @call_parse
-def toy_cli(action:Param("build the toy models, or evaluate one", str, choices=["build", "eval"]),
+def toy_cli(action:Param("build the toy models, evaluate one, or run the learnability controls", str, choices=["build", "eval", "learnability"]),
             out:str=None, # build: destination folder (default: the package's assets/toy)
             models:str=None, # build: comma-separated names (default: all four)
             threads:int=TOY_THREADS, # build: torch threads of each model (the shipped models used 1)
             jobs:int=2, # build: models trained side by side
             model:str="toy-teacher", # eval: model to score
-            n:int=200, # eval: test problems
+            n:int=200, # eval, learnability: test problems
+            work:str=None, # learnability: scratch folder (default: a temp folder)
            ):
-    "The toy world: `build` trains the small models from nothing; `eval` scores one on the toy test set."
+    "The toy world: `build` trains the small models from nothing; `eval` scores one on the toy test set; `learnability` the controls."
     if action == "build":
         build_toy_models(out, models.split(",") if models else None, threads, jobs)
+    elif action == "learnability":
+        import tempfile
+        set_threads(threads); t = time.time()
+        rows = learnability(Path(work) if work else Path(tempfile.mkdtemp(prefix="toy-learn-")), n_test=n)
+        print(learnability_table(rows)); print(f"learnability controls in {time.time() - t:.0f}s")
     else:
         set_threads()
         r = evaluate_toy(model, n)

@@ -19,7 +19,7 @@ def data(tmp_path_factory):
     from micota.toy import toy_sft_records
     from micota.analysis import shuffle_responses
     d = tmp_path_factory.mktemp("align")
-    short = toy_sft_records("short", 6)
+    short = toy_sft_records("mid", 6)  # the style toy-s learnt
     write_jsonl(d/"short.jsonl", short)
     write_jsonl(d/"shuffled.jsonl", shuffle_responses(short, seed=1))
     return d, short
@@ -51,7 +51,7 @@ def test_align_end_to_end(data, tmp_path):
     d, short = data
     out = tmp_path/"an"
     p = micota("align", "--model", "toy-s", "--data", f"{d}/short.jsonl,noise={d}/shuffled.jsonl", "--out", out,
-               "--bins", "40,55", "--first_n", "16", "--batch_size", "4", "--chunk", "7")
+               "--bins", "60,80", "--first_n", "16", "--batch_size", "4", "--chunk", "7")
     assert "short" in p.stdout and "noise" in p.stdout
     assert sorted(x.name for x in out.iterdir()) == ["alignment.csv", "alignment.json", "alignment_bins.csv", "lengths.png", "nll_bins.png"]
     ov = {r["data"]: r for r in rows(out/"alignment.csv")}
@@ -78,15 +78,15 @@ def test_align_end_to_end(data, tmp_path):
 
 def test_align_counts_truncation(data, tmp_path):
     d, short = data
-    p = micota("align", "--model", "toy-s", "--data", f"{d}/short.jsonl", "--out", tmp_path, "--max_length", "70")
+    p = micota("align", "--model", "toy-s", "--data", f"{d}/short.jsonl", "--out", tmp_path, "--max_length", "130")
     ov = rows(tmp_path/"alignment.csv")[0]
     from transformers import AutoTokenizer
     from micota.toy import toy_model_path
     tok = AutoTokenizer.from_pretrained(toy_model_path("toy-s"))
     lens = [sum(map(len, render(tok, r))) for r in short]
-    n_cut = sum(L > 70 for L in lens)
+    n_cut = sum(L > 130 for L in lens)
     assert 0 < n_cut < 6 and int(ov["truncated"]) == n_cut
-    assert "longer than max_length=70 and were cut" in p.stderr
+    assert "longer than max_length=130 and were cut" in p.stderr
 
 def test_align_bad_input_fails_loudly(data, tmp_path):
     d, _ = data

@@ -26,7 +26,7 @@ def test_tiny_run_trains_the_ta_from_teacher_traces(tmp_path):
     assert stats["kind"] == "traces" and stats["records"] == 24 and stats["kept"] == 24, stats
     assert not (run/"teacher"/"generations").exists()  # the teacher never ran
     kept = [json.loads(l) for l in (run/"teacher"/"curated.jsonl").read_text().splitlines()]
-    assert "Wait, let me verify" in kept[0]["messages"][1]["content"]
+    assert any("Wait, let me check" in k["messages"][1]["content"] for k in kept)
     assert (run/"ta_sft"/"final"/"config.json").exists()
     m = json.loads((run/"manifest.json").read_text())
     assert m["stages"]["teacher"]["traces"] == str(traces) and m["stages"]["ta_sft"]["status"] == "done"
@@ -69,7 +69,7 @@ def test_tiny_run_through_every_stage(tiny_run):
     assert f"report: {run/'report.md'}" in p.stdout
     report = (run/"report.md").read_text()
     for part in ("## Results", "## MiCoTA against each baseline", "### micota vs long_cot", "### micota vs mix_long",
-                 "## TA merge sweep", "| merged | dare_ties | 0.5 |", "| merged | dare_ties | 0.9 |", "## Training data",
+                 "## TA merge sweep", "| merged | task_arithmetic | 0.5 |", "| merged | task_arithmetic | 0.9 |", "## Training data",
                  "## Alignment", "## Stages", "| ta_merge | done |", "## Settings", "sft (SFTRunConfig"):
         assert part in report, part
     choice = json.loads((run/"ta_merge"/"choice.json").read_text())

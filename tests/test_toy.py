@@ -33,3 +33,13 @@ def test_toy_build_reproduces_the_shipped_bytes(tmp_path):
     out = tmp_path/"toy"
     subprocess.run([str(Path(sys.executable).parent/"micota"), "toy", "build", "--models", "toy-s", "--out", str(out)], check=True)
     assert _sha256(out/"toy-s"/"model.safetensors") == manifest()["models"]["toy-s"]["sha256"]["model.safetensors"]
+
+@pytest.mark.slow
+def test_toy_learnability_cli_shows_the_gap(tmp_path):
+    "`micota toy learnability`: the student trained on ground-truth SHORT, MID and LONG (about 3 minutes on one core)."
+    p = subprocess.run([str(Path(sys.executable).parent/"micota"), "toy", "learnability", "--work", str(tmp_path), "--n", "100"],
+                       capture_output=True, text=True, check=True)
+    acc = {l.split("|")[1].strip(): float(l.split("|")[2]) for l in p.stdout.splitlines() if l.startswith("| ") and l.split("|")[2].strip()[:1].isdigit()}
+    assert set(acc) == {"nothing (the base)", "SHORT", "MID", "LONG"}, p.stdout
+    assert acc["MID"] >= acc["LONG"] + 5, acc  # the learnability gap
+    assert "learnability controls in" in p.stdout
