@@ -54,7 +54,7 @@ register_local_builder("tiny", lambda name: build_tiny_model(name))
 for _n, _p in [("tiny-s", 1e-4), ("tiny-m", 5e-4), ("tiny-l", 3e-3)]:
     register_model(ModelSpec(_n, "local:tiny", _p, "tiny", "random weights, built locally"))
 register_local_builder("toy", toy_model_path)
-for _n, _p in [("toy-s", 1.32e-4), ("toy-m", 2.6e-4), ("toy-l", 4.6e-4), ("toy-teacher", 5.2e-4)]:
+for _n, _p in [("toy-s", 1.32e-4), ("toy-m", 2.6e-4), ("toy-l", 4.6e-4), ("toy-teacher", 1.05e-3)]:
     register_model(ModelSpec(_n, "local:toy", _p, "toy", "trained on the toy task, ships with micota"))
 
 # %% ../nbs/00c_models.ipynb #83f9dd51

@@ -32,7 +32,7 @@ def toy_problem(rng:random.Random, # source of randomness
 def _key(p): return p["problem"]
 
 def toy_problems(split:str="train", # `train` or `test`
-                 n:int|None=None, # how many (default: 4,000 train, 300 test)
+                 n:int|None=None, # how many (default: 20,000 train, 200 test)
                 ) -> list[dict]:
     "Problem records (`source: toy`); the test set's problems never occur in the train split."
     if split not in ("train", "test"): raise ValueError(f"unknown toy split {split!r}; splits: train, test")
