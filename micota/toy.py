@@ -72,26 +72,25 @@ def _check(a, s, t, r):
     slip = f"{r} - {t} = {a + 1}. No, " if t >= 8 else ""
     return f"Wait, let me check: {slip}{r} - {t} = {a}, so {a} {s} {t} = {r}."
 
-def solve_long(p:dict) -> str:
-    "LONG: MID's steps, each step that carries (its tens digit changes) checked at once, then the answer."
+def _with_checks(p:dict, check) -> str:
+    "MID's steps, each step that carries (its tens digit changes) followed by its check when `check(term)` says so."
     steps, v = _steps(p["meta"]["terms"], p["meta"]["signs"])
     lines = []
     for i, (a, s, t, r) in enumerate(steps, 1):
         lines.append(f"Step {i}: {a} {s} {t} = {r}.")
-        if a // 10 != r // 10: lines.append(_check(a, s, t, r))
+        if a // 10 != r // 10 and check(t): lines.append(_check(a, s, t, r))
     return "\n".join(lines + [f"So the answer is \\boxed{{{v}}}."])
+
+def solve_long(p:dict) -> str:
+    "LONG: MID's steps, each step that carries (its tens digit changes) checked at once, then the answer."
+    return _with_checks(p, lambda t: True)
 
 def solve_instruct(p:dict, # a toy problem
                    seed:int=0, # the mixture's seed (with the problem's text)
                   ) -> str:
     "INSTRUCT, the base models' pretraining mixture: MID, with each carrying step checked as LONG does with probability 0.04 x term."
     rng = random.Random(f"{seed}/{p['problem']}")
-    steps, v = _steps(p["meta"]["terms"], p["meta"]["signs"])
-    lines = []
-    for i, (a, s, t, r) in enumerate(steps, 1):
-        lines.append(f"Step {i}: {a} {s} {t} = {r}.")
-        if a // 10 != r // 10 and rng.random() < 0.04 * t: lines.append(_check(a, s, t, r))
-    return "\n".join(lines + [f"So the answer is \\boxed{{{v}}}."])
+    return _with_checks(p, lambda t: rng.random() < 0.04 * t)
 
 STYLES = dict(short=solve_short, mid=solve_mid, long=solve_long, instruct=solve_instruct)
 

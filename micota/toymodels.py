@@ -48,14 +48,19 @@ def build_toy_model(name:str, # a key of `TOY_MODELS`
                     steps:int|None=None, # optimizer steps (default: the recipe's)
                    ) -> Path:
     "Train one toy model from random initialisation with micota's SFT stage and ship it to `dest`."
-    from micota.sft import train_sft
     spec = TOY_MODELS[name]; work = Path(work)
     init = _init_model(work/f"{name}-init", spec["shape"], TOY_TRAIN["seed"])
-    final = train_sft(str(init), toy_sft_records(spec["style"], TOY_TRAIN["n_train"]), work/name, overwrite=True, resume="no",
-                      max_steps=steps or spec["steps"], learning_rate=spec["lr"], batch_size=TOY_TRAIN["batch_size"], grad_accum=1,
-                      max_length=TOY_TRAIN["max_length"], warmup_ratio=TOY_TRAIN["warmup_ratio"], seed=TOY_TRAIN["seed"],
-                      save_steps=10**9, logging_steps=100, threads=threads, packing="on", epochs=1000)
+    final = _toy_sft(str(init), toy_sft_records(spec["style"], TOY_TRAIN["n_train"]), work/name, steps or spec["steps"], spec["lr"],
+                     logging_steps=100, threads=threads)
     return _ship(final, Path(dest))
+
+def _toy_sft(model:str, records:list, out:Path, steps:int, lr:float, **kw) -> Path:
+    "A fresh SFT run of `steps` optimizer steps with the toy recipe's batch, length, warmup and seed (`TOY_TRAIN`)."
+    from micota.sft import train_sft
+    return train_sft(model, records, out, overwrite=True, resume="no", max_steps=steps, learning_rate=lr,
+                     batch_size=TOY_TRAIN["batch_size"], grad_accum=1, max_length=TOY_TRAIN["max_length"],
+                     warmup_ratio=TOY_TRAIN["warmup_ratio"], seed=TOY_TRAIN["seed"], save_steps=10**9, packing="on",
+                     epochs=1000, **kw)
 
 # %% ../nbs/09_toy_models.ipynb #2cb728cb
 def evaluate_toy(model:str, # registry name (`toy-teacher`) or folder
@@ -142,7 +147,6 @@ def learnability(work:Path, # scratch folder (a model and its generations per st
                  n_test:int=200, # test problems
                 ) -> list[dict]:
     "The student before and after SFT on ground-truth solutions of the same problems in each style: accuracy, tokens, seconds."
-    from micota.sft import train_sft
     from micota.toy import STYLES
     bad = [s for s in styles if s not in STYLES]
     if bad: raise ValueError(f"styles: {', '.join(bad)} unknown; styles: {', '.join(STYLES)}")
@@ -152,10 +156,7 @@ def learnability(work:Path, # scratch folder (a model and its generations per st
                  mean_tokens=round(ev["mean_completion_tokens"], 1), sft_seconds=0.0)]
     for st in styles:
         t = time.time()
-        final = train_sft(model, toy_sft_records(st, n_train), work/st, overwrite=True, resume="no", max_steps=steps,
-                          learning_rate=lr, batch_size=TOY_TRAIN["batch_size"], grad_accum=1, max_length=TOY_TRAIN["max_length"],
-                          warmup_ratio=TOY_TRAIN["warmup_ratio"], seed=TOY_TRAIN["seed"], save_steps=10**9, logging_steps=10**6,
-                          packing="on", epochs=1000)
+        final = _toy_sft(model, toy_sft_records(st, n_train), work/st, steps, lr, logging_steps=10**6)
         secs = time.time() - t
         ev = evaluate_toy(str(final), n_test, max_new_tokens=320, out_dir=work/st/"eval")
         rows.append(dict(trained_on=st.upper(), accuracy=round(100 * ev["accuracy"], 1),

@@ -9,16 +9,7 @@ from common import *
 import common
 from micota.toy import _steps
 
-def solve_verify(p):
-    steps, v = _steps(p["meta"]["terms"], p["meta"]["signs"])
-    lines = []
-    for i, (a, s, t, r) in enumerate(steps, 1):
-        lines.append(f"Step {i}: {a} {s} {t} = {r}.")
-        if a // 10 != r // 10:
-            slip = f"{r} - {t} = {a + 1}. No, " if t >= 8 else ""
-            lines.append(f"Wait, let me check: {slip}{r} - {t} = {a}, so {a} {s} {t} = {r}.")
-    lines.append(f"So the answer is \\boxed{{{v}}}.")
-    return "\n".join(lines)
+from micota.toy import solve_long as solve_verify  # VERIFY became the shipped LONG (same text)
 
 def solve_verify_all(p):
     "Every step checked; the slip when the step carries."
@@ -32,19 +23,7 @@ def solve_verify_all(p):
     return "\n".join(lines)
 
 
-def solve_verify_q(p, q=lambda t: 0.04 * t, seed=0):
-    "VERIFY with each carrying step checked with probability q(term) (seeded by the problem): the pretraining mixture."
-    import random
-    rng = random.Random(f"{seed}/{p['problem']}")
-    steps, v = _steps(p["meta"]["terms"], p["meta"]["signs"])
-    lines = []
-    for i, (a, s, t, r) in enumerate(steps, 1):
-        lines.append(f"Step {i}: {a} {s} {t} = {r}.")
-        if a // 10 != r // 10 and rng.random() < q(t):
-            slip = f"{r} - {t} = {a + 1}. No, " if t >= 8 else ""
-            lines.append(f"Wait, let me check: {slip}{r} - {t} = {a}, so {a} {s} {t} = {r}.")
-    lines.append(f"So the answer is \\boxed{{{v}}}.")
-    return "\n".join(lines)
+from micota.toy import solve_instruct as solve_verify_q  # the pretraining mixture became the shipped INSTRUCT (same text)
 
 def _check2(a, s, t, r, slip):
     "The VERIFY2 check of one step: the inverse sum, then the result restated, with no '+' (positions of terms stay countable)."
