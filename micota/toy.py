@@ -36,6 +36,7 @@ def toy_problems(split:str="train", # `train` or `test`
                 ) -> list[dict]:
     "Problem records (`source: toy`); the test set's problems never occur in the train split."
     if split not in ("train", "test"): raise ValueError(f"unknown toy split {split!r}; splits: train, test")
+    if n is not None and n < 1: raise ValueError(f"toy_problems: n={n}; takes a count >= 1 (or None for the default)")
     n = n or (20000 if split == "train" else 200)
     rng = random.Random(TOY_TEST_SEED if split == "test" else TOY_TRAIN_SEED)
     held_out = set() if split == "test" else {_key(p) for p in toy_problems("test")}

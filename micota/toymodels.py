@@ -150,6 +150,7 @@ def learnability(work:Path, # scratch folder (a model and its generations per st
     from micota.toy import STYLES
     bad = [s for s in styles if s not in STYLES]
     if bad: raise ValueError(f"styles: {', '.join(bad)} unknown; styles: {', '.join(STYLES)}")
+    if steps < 1 or lr <= 0: raise ValueError(f"learnability: steps={steps}, lr={lr}; takes steps >= 1 and lr > 0")
     work = Path(work); work.mkdir(parents=True, exist_ok=True)
     ev = evaluate_toy(model, n_test, max_new_tokens=320, out_dir=work/"base"/"eval")
     rows = [dict(trained_on="nothing (the base)", accuracy=round(100 * ev["accuracy"], 1),
